@@ -1,10 +1,44 @@
 """sepconv: Keras's convolution layers as exact, fast PyTorch modules.
 
-``import sepconv as keras`` gives the parts of the Keras API that this
-package implements, with Keras's names.
+``import sepconv as keras`` gives the parts of the Keras API this package
+implements, under Keras's names:
+
+>>> import numpy as np
+>>> import sepconv as keras
+>>> layer = keras.layers.SeparableConv2D(8, 3, padding="same", activation="relu")
+>>> layer(np.random.rand(2, 16, 16, 4)).shape
+torch.Size([2, 16, 16, 8])
 """
 
-from sepconv import config, utils
+from sepconv import (
+    activations,
+    config,
+    constraints,
+    dtype_policies,
+    initializers,
+    layers,
+    ops,
+    regularizers,
+    utils,
+)
+from sepconv.dtype_policies import DTypePolicy
+from sepconv.layers import InputSpec, Layer
 from sepconv.variables import Variable
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "activations",
+    "config",
+    "constraints",
+    "dtype_policies",
+    "initializers",
+    "layers",
+    "ops",
+    "regularizers",
+    "utils",
+    "DTypePolicy",
+    "InputSpec",
+    "Layer",
+    "Variable",
+]

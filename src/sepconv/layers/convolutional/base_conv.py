@@ -1,0 +1,264 @@
+"""Rank-generic convolution layers: the arguments every family shares, and ``BaseConv``.
+
+``ConvolutionBase`` owns what Conv, DepthwiseConv and SeparableConv have in
+common (kernel_size, strides, padding, data_format, dilation_rate, activation,
+use_bias; building from the channel count; output shapes; config). Each
+family adds its weights and the one ``sepconv.ops`` function it calls.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from sepconv import activations, constraints, initializers, ops, regularizers
+from sepconv.layers.input_spec import InputSpec
+from sepconv.layers.layer import Layer
+from sepconv.ops import shapes
+
+
+def check_positive_int(value, argument):
+    """``value`` as an int; a bool, float, string or value < 1 is an error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"The `{argument}` argument must be a positive integer. "
+            f"Received: {argument}={value!r}"
+        )
+    if value < 1:
+        raise ValueError(
+            f"The `{argument}` argument must be a positive integer. "
+            f"Received: {argument}={value!r}"
+        )
+    return int(value)
+
+
+def check_bool(value, argument):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"The `{argument}` argument must be a boolean (True or False). "
+            f"Received: {argument}={value!r}"
+        )
+    return bool(value)
+
+
+class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
+    """Shared base of the convolution families; ``rank`` (1, 2 or 3, the number
+    of spatial dimensions) is a class attribute of the concrete layers."""
+
+    rank: int
+
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        activity_regularizer=None,
+        allow_causal=False,
+        **kwargs,
+    ):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        rank = self.rank
+        self.kernel_size = shapes.standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = shapes.standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = shapes.standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = shapes.standardize_padding(padding, allow_causal=allow_causal)
+        self.data_format = shapes.standardize_data_format(data_format)
+        self.activation = activations.get(activation)
+        self.use_bias = check_bool(use_bias, "use_bias")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "`strides > 1` cannot be combined with `dilation_rate > 1`: one of "
+                f"them must be 1 in every dimension. Received: strides={self.strides} "
+                f"and dilation_rate={self.dilation_rate}"
+            )
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    @property
+    def channel_axis(self):
+        return -1 if self.data_format == "channels_last" else 1
+
+    @abc.abstractmethod
+    def output_channels(self, input_channels):
+        """Channels of the output for ``input_channels`` (None if unknown)."""
+
+    @abc.abstractmethod
+    def create_weights(self, input_channels):
+        """Add the family's weights for ``input_channels`` input channels."""
+
+    @abc.abstractmethod
+    def convolve(self, inputs):
+        """The family's ``sepconv.ops`` call, bias included."""
+
+    def _input_channels(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(
+                f"Layer '{self.name}' expects inputs of rank {self.rank + 2} "
+                f"(batch, {'spatial dims, channels' if self.channel_axis == -1 else 'channels, spatial dims'}). "
+                f"Received: input_shape={input_shape}"
+            )
+        return input_shape[self.channel_axis]
+
+    def build(self, input_shape):
+        input_channels = self._input_channels(input_shape)
+        if input_channels is None:
+            raise ValueError(
+                f"The channel dimension of the inputs of layer '{self.name}' must be "
+                f"known to build it. Received: input_shape={tuple(input_shape)}"
+            )
+        self.compute_output_shape(input_shape)  # rejects inputs too small for the kernel
+        self.create_weights(input_channels)
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self.channel_axis: input_channels})
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return shapes.compute_conv_output_shape(
+            tuple(input_shape),
+            self.output_channels(self._input_channels(input_shape)),
+            self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            data_format=self.data_format,
+            dilation_rate=self.dilation_rate,
+        )
+
+    def call(self, inputs):
+        if not inputs.is_floating_point():
+            raise TypeError(
+                f"Layer '{self.name}' computes in floating point: pass a float tensor "
+                f"(or a NumPy array, which is converted). Received: inputs.dtype={inputs.dtype}"
+            )
+        outputs = self.convolve(inputs)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "padding": self.padding,
+                "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            }
+        )
+        return config
+
+
+class BaseConv(ConvolutionBase):
+    """Convolution of rank 1-3 with ``filters`` outputs and optional ``groups``.
+
+    Weights: ``kernel`` of shape ``(*kernel_size, in_channels // groups,
+    filters)`` and ``bias`` of shape ``(filters,)``.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            activity_regularizer=activity_regularizer,
+            allow_causal=self.rank == 1,
+            **kwargs,
+        )
+        self.filters = check_positive_int(filters, "filters")
+        self.groups = check_positive_int(groups, "groups")
+        if self.filters % self.groups:
+            raise ValueError(
+                "The number of filters must be divisible by the number of groups. "
+                f"Received: filters={self.filters}, groups={self.groups}"
+            )
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def output_channels(self, input_channels):
+        return self.filters
+
+    def create_weights(self, input_channels):
+        if input_channels % self.groups:
+            raise ValueError(
+                f"The number of input channels of layer '{self.name}' must be "
+                f"divisible by groups={self.groups}. Received: {input_channels} "
+                "input channels"
+            )
+        self.add_weight(
+            name="kernel",
+            shape=self.kernel_size + (input_channels // self.groups, self.filters),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        if self.use_bias:
+            self.add_weight(
+                name="bias",
+                shape=(self.filters,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def convolve(self, inputs):
+        return ops.conv(
+            inputs,
+            self.kernel,
+            self.bias,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "groups": self.groups,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
+            }
+        )
+        return config
