@@ -3,7 +3,7 @@ the documents the project follows and prints what they produce.
 
 >>> main([]) == 0  # doctest: +ELLIPSIS
 sepconv ...
-0
+True
 """
 
 from __future__ import annotations

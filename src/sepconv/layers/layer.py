@@ -316,10 +316,10 @@ class Layer(torch.nn.Module):
 
     def _convert_inputs(self, inputs):
         """NumPy arrays and Python lists to tensors; floating ones to compute dtype."""
-        if isinstance(inputs, (list, tuple)) and not all(
-            _is_array_leaf(x) or isinstance(x, (list, tuple, dict)) for x in inputs
+        if isinstance(inputs, (list, tuple)) and not any(
+            _is_array_leaf(x) for x in _flatten(inputs)
         ):
-            inputs = np.asarray(inputs)
+            inputs = np.asarray(inputs)  # nested Python numbers: one array
         compute_dtype = dtype_policies.to_torch_dtype(self.compute_dtype)
         device = self._weight_device()
 

@@ -18,7 +18,7 @@ with an AttributeError; here it is a clear error:
 >>> keras.layers.SeparableConv2D(3, 4, 3, 2, activation='relu')(x)
 Traceback (most recent call last):
 ...
-TypeError: ... Received: padding=2
+ValueError: ... Received: padding=2
 >>> y = keras.layers.SeparableConv2D(3, 4, 3, padding="same", activation='relu')(x)
 >>> print(y.shape)
 torch.Size([4, 4, 4, 3])
