@@ -33,6 +33,12 @@ def check_positive_int(value, argument):
     return int(value)
 
 
+def initializer_or_default(value, default):
+    """``initializers.get(value)``; None means the documented default, as the
+    Keras docs say ("If None, the default initializer will be used")."""
+    return initializers.get(default if value is None else value)
+
+
 def check_bool(value, argument):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(
@@ -77,6 +83,31 @@ class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
                 f"and dilation_rate={self.dilation_rate}"
             )
         self.input_spec = InputSpec(ndim=rank + 2)
+
+    def configure_weight(self, prefix, initializer, regularizer, constraint, default_initializer):
+        """Store ``{prefix}_initializer``/``_regularizer``/``_constraint`` (looked up
+        and validated); they go into ``get_config`` and into :meth:`add_configured_weight`."""
+        setattr(self, f"{prefix}_initializer", initializer_or_default(initializer, default_initializer))
+        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
+        setattr(self, f"{prefix}_constraint", constraints.get(constraint))
+        self._weight_prefixes = getattr(self, "_weight_prefixes", ()) + (prefix,)
+
+    def add_configured_weight(self, prefix, name, shape):
+        """``add_weight`` with the initializer, regularizer and constraint of ``prefix``."""
+        return self.add_weight(
+            name=name,
+            shape=shape,
+            initializer=getattr(self, f"{prefix}_initializer"),
+            regularizer=getattr(self, f"{prefix}_regularizer"),
+            constraint=getattr(self, f"{prefix}_constraint"),
+        )
+
+    def add_bias(self, channels):
+        """The ``bias`` weight of ``channels`` values if ``use_bias``, else ``self.bias = None``."""
+        if self.use_bias:
+            self.add_configured_weight("bias", "bias", (channels,))
+        else:
+            self.bias = None
 
     @property
     def channel_axis(self):
@@ -152,6 +183,16 @@ class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             }
         )
+        for prefix in self._weight_prefixes:
+            config[f"{prefix}_initializer"] = initializers.serialize(
+                getattr(self, f"{prefix}_initializer")
+            )
+            config[f"{prefix}_regularizer"] = regularizers.serialize(
+                getattr(self, f"{prefix}_regularizer")
+            )
+            config[f"{prefix}_constraint"] = constraints.serialize(
+                getattr(self, f"{prefix}_constraint")
+            )
         return config
 
 
@@ -201,12 +242,10 @@ class BaseConv(ConvolutionBase):
                 "The number of filters must be divisible by the number of groups. "
                 f"Received: filters={self.filters}, groups={self.groups}"
             )
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.configure_weight(
+            "kernel", kernel_initializer, kernel_regularizer, kernel_constraint, "glorot_uniform"
+        )
+        self.configure_weight("bias", bias_initializer, bias_regularizer, bias_constraint, "zeros")
 
     def output_channels(self, input_channels):
         return self.filters
@@ -218,23 +257,10 @@ class BaseConv(ConvolutionBase):
                 f"divisible by groups={self.groups}. Received: {input_channels} "
                 "input channels"
             )
-        self.add_weight(
-            name="kernel",
-            shape=self.kernel_size + (input_channels // self.groups, self.filters),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        self.add_configured_weight(
+            "kernel", "kernel", self.kernel_size + (input_channels // self.groups, self.filters)
         )
-        if self.use_bias:
-            self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        self.add_bias(self.filters)
 
     def convolve(self, inputs):
         return ops.conv(
@@ -249,16 +275,5 @@ class BaseConv(ConvolutionBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "groups": self.groups,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-            }
-        )
+        config.update({"filters": self.filters, "groups": self.groups})
         return config

@@ -9,7 +9,7 @@ with ``kernel[..., c, m]``.
 
 from __future__ import annotations
 
-from sepconv import constraints, initializers, ops, regularizers
+from sepconv import ops
 from sepconv.layers.convolutional.base_conv import ConvolutionBase, check_positive_int
 
 
@@ -47,12 +47,14 @@ class BaseDepthwiseConv(ConvolutionBase):
             **kwargs,
         )
         self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier")
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.configure_weight(
+            "depthwise",
+            depthwise_initializer,
+            depthwise_regularizer,
+            depthwise_constraint,
+            "glorot_uniform",
+        )
+        self.configure_weight("bias", bias_initializer, bias_regularizer, bias_constraint, "zeros")
 
     @property
     def depthwise_kernel(self):
@@ -63,23 +65,10 @@ class BaseDepthwiseConv(ConvolutionBase):
         return None if input_channels is None else input_channels * self.depth_multiplier
 
     def create_weights(self, input_channels):
-        self.add_weight(
-            name="kernel",
-            shape=self.kernel_size + (input_channels, self.depth_multiplier),
-            initializer=self.depthwise_initializer,
-            regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint,
+        self.add_configured_weight(
+            "depthwise", "kernel", self.kernel_size + (input_channels, self.depth_multiplier)
         )
-        if self.use_bias:
-            self.add_weight(
-                name="bias",
-                shape=(input_channels * self.depth_multiplier,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        self.add_bias(input_channels * self.depth_multiplier)
 
     def convolve(self, inputs):
         return ops.depthwise_conv(
@@ -94,15 +83,5 @@ class BaseDepthwiseConv(ConvolutionBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "depth_multiplier": self.depth_multiplier,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-            }
-        )
+        config["depth_multiplier"] = self.depth_multiplier
         return config

@@ -7,7 +7,7 @@ and ``bias`` ``(filters,)``.
 
 from __future__ import annotations
 
-from sepconv import constraints, initializers, ops, regularizers
+from sepconv import ops
 from sepconv.layers.convolutional.base_conv import ConvolutionBase, check_positive_int
 
 
@@ -50,44 +50,38 @@ class BaseSeparableConv(ConvolutionBase):
         )
         self.filters = check_positive_int(filters, "filters")
         self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier")
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.configure_weight(
+            "depthwise",
+            depthwise_initializer,
+            depthwise_regularizer,
+            depthwise_constraint,
+            "glorot_uniform",
+        )
+        self.configure_weight(
+            "pointwise",
+            pointwise_initializer,
+            pointwise_regularizer,
+            pointwise_constraint,
+            "glorot_uniform",
+        )
+        self.configure_weight("bias", bias_initializer, bias_regularizer, bias_constraint, "zeros")
 
     def output_channels(self, input_channels):
         return self.filters
 
     def create_weights(self, input_channels):
-        self.add_weight(
-            name="depthwise_kernel",
-            shape=self.kernel_size + (input_channels, self.depth_multiplier),
-            initializer=self.depthwise_initializer,
-            regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint,
+        intermediate_channels = input_channels * self.depth_multiplier
+        self.add_configured_weight(
+            "depthwise",
+            "depthwise_kernel",
+            self.kernel_size + (input_channels, self.depth_multiplier),
         )
-        self.add_weight(
-            name="pointwise_kernel",
-            shape=(1,) * self.rank + (input_channels * self.depth_multiplier, self.filters),
-            initializer=self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint,
+        self.add_configured_weight(
+            "pointwise",
+            "pointwise_kernel",
+            (1,) * self.rank + (intermediate_channels, self.filters),
         )
-        if self.use_bias:
-            self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        self.add_bias(self.filters)
 
     def convolve(self, inputs):
         return ops.separable_conv(
@@ -103,19 +97,5 @@ class BaseSeparableConv(ConvolutionBase):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "depth_multiplier": self.depth_multiplier,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-            }
-        )
+        config.update({"filters": self.filters, "depth_multiplier": self.depth_multiplier})
         return config
