@@ -31,6 +31,7 @@ import torch
 
 from sepconv import constraints, dtype_policies, initializers, regularizers
 from sepconv.utils.naming import to_snake_case, unique_name
+from sepconv.utils.validation import check_bool
 from sepconv.variables import Variable
 
 
@@ -115,15 +116,6 @@ def _to_numpy(tensor):
     return tensor.numpy().copy()
 
 
-def _check_bool(value, argument):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"The `{argument}` argument must be a boolean. "
-            f"Received: {argument}={value!r}"
-        )
-    return bool(value)
-
-
 class Layer(torch.nn.Module):
     """Base class of all sepconv layers; subclass it as a Keras ``Layer``.
 
@@ -179,8 +171,8 @@ class Layer(torch.nn.Module):
             )
         self.name = name
         self._dtype_policy = dtype_policies.get(dtype)
-        self.autocast = _check_bool(autocast, "autocast")
-        self._trainable = True if trainable is None else _check_bool(trainable, "trainable")
+        self.autocast = check_bool(autocast, "autocast")
+        self._trainable = True if trainable is None else check_bool(trainable, "trainable")
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = self._resolve_batch_input_shape(
             input_shape, batch_input_shape, batch_size, input_dim
@@ -417,7 +409,7 @@ class Layer(torch.nn.Module):
                 f"Received: shape={shape}"
             )
         dtype = dtype_policies.standardize_dtype(dtype or self.variable_dtype)
-        trainable = True if trainable is None else _check_bool(trainable, "trainable")
+        trainable = True if trainable is None else check_bool(trainable, "trainable")
         value = self._initial_value(initializer, shape, dtype, name)
         is_float = value.is_floating_point()
         variable = Variable(
@@ -552,7 +544,7 @@ class Layer(torch.nn.Module):
 
     @trainable.setter
     def trainable(self, value):
-        value = _check_bool(value, "trainable")
+        value = check_bool(value, "trainable")
         self._trainable = value
         for parameter in self._parameters.values():
             if parameter is not None:

@@ -10,42 +10,17 @@ from __future__ import annotations
 
 import abc
 
-import numpy as np
-
 from sepconv import activations, constraints, initializers, ops, regularizers
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
 from sepconv.ops import shapes
-
-
-def check_positive_int(value, argument):
-    """``value`` as an int; a bool, float, string or value < 1 is an error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"The `{argument}` argument must be a positive integer. "
-            f"Received: {argument}={value!r}"
-        )
-    if value < 1:
-        raise ValueError(
-            f"The `{argument}` argument must be a positive integer. "
-            f"Received: {argument}={value!r}"
-        )
-    return int(value)
+from sepconv.utils.validation import check_bool, check_positive_int
 
 
 def initializer_or_default(value, default):
     """``initializers.get(value)``; None means the documented default, as the
     Keras docs say ("If None, the default initializer will be used")."""
     return initializers.get(default if value is None else value)
-
-
-def check_bool(value, argument):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"The `{argument}` argument must be a boolean (True or False). "
-            f"Received: {argument}={value!r}"
-        )
-    return bool(value)
 
 
 class ConvolutionBase(Layer, metaclass=abc.ABCMeta):

@@ -10,7 +10,8 @@ with ``kernel[..., c, m]``.
 from __future__ import annotations
 
 from sepconv import ops
-from sepconv.layers.convolutional.base_conv import ConvolutionBase, check_positive_int
+from sepconv.layers.convolutional.base_conv import ConvolutionBase
+from sepconv.utils.validation import check_positive_int
 
 
 class BaseDepthwiseConv(ConvolutionBase):

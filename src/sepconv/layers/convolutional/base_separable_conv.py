@@ -8,7 +8,8 @@ and ``bias`` ``(filters,)``.
 from __future__ import annotations
 
 from sepconv import ops
-from sepconv.layers.convolutional.base_conv import ConvolutionBase, check_positive_int
+from sepconv.layers.convolutional.base_conv import ConvolutionBase
+from sepconv.utils.validation import check_positive_int
 
 
 class BaseSeparableConv(ConvolutionBase):
