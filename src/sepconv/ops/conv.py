@@ -45,8 +45,13 @@ def _fmt(data_format):
 
 
 def _tuple(value, n, name):
-    if type(value) is int and value >= 1:
-        return (value,) * n
+    """standardize_tuple with fast paths for what layers pass (no per-call cost)."""
+    if type(value) is int:
+        if value >= 1:
+            return (value,) * n
+    elif type(value) is tuple and len(value) == n:
+        if all(type(v) is int and v >= 1 for v in value):
+            return value
     return standardize_tuple(value, n, name)
 
 
@@ -84,16 +89,24 @@ def _torch_weight(kernel):
     return kernel.permute(r + 1, r, *range(r))
 
 
-def _convolve(inputs, weight, bias, groups, strides, padding, dilation_rate,
-              data_format, allow_causal=False):
-    """The one rank-generic path: ``weight`` is in torch layout, ``groups`` known."""
-    rank = inputs.ndim - 2
+def _channels_first(inputs, data_format):
+    """A channels-first view (no copy) of ``inputs``."""
+    return inputs.movedim(-1, 1) if data_format == "channels_last" else inputs
+
+
+def _restore(out, data_format):
+    return out.movedim(1, -1) if data_format == "channels_last" else out
+
+
+def _convolve(x, weight, bias, groups, strides, padding, dilation_rate,
+              inputs, allow_causal=False):
+    """The one rank-generic path, on a channels-first view ``x`` of ``inputs``
+    (named in errors) and a torch-layout ``weight``."""
+    rank = x.ndim - 2
     strides = _tuple(strides, rank, "strides")
     dilation = _tuple(dilation_rate, rank, "dilation_rate")
-    if padding != "valid":
+    if padding != "valid" and padding != "same":
         padding = standardize_padding(padding, allow_causal=allow_causal)
-    channels_last = data_format == "channels_last"
-    x = inputs.movedim(-1, 1) if channels_last else inputs
     kernel_size = weight.shape[2:]
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(
@@ -135,9 +148,20 @@ def _convolve(inputs, weight, bias, groups, strides, padding, dilation_rate,
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         strides, dilation, conv_pad = (1,) + strides, (1,) + dilation, [0] + conv_pad
     out = _CONV_FN[x.ndim - 2](x, weight, bias, strides, conv_pad, dilation, groups)
-    if rank == 1:
-        out = out.squeeze(2)
-    return out.movedim(1, -1) if channels_last else out
+    return out.squeeze(2) if rank == 1 else out
+
+
+def _pointwise(y, kernel, bias):
+    """1x1 conv of a channels-first view (channels_last memory: oneDNN GEMM)."""
+    if bias is not None and bias.shape != (kernel.shape[-1],):
+        raise ValueError(
+            f"`bias` must have shape ({kernel.shape[-1]},), one value per output "
+            f"channel. Received: bias.shape={tuple(bias.shape)}"
+        )
+    weight = _torch_weight(kernel)
+    if y.ndim == 3:
+        return F.conv2d(y.unsqueeze(2), weight.unsqueeze(2), bias).squeeze(2)
+    return _CONV_FN[y.ndim - 2](y, weight, bias)
 
 
 def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
@@ -172,8 +196,10 @@ def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
             f"Received: inputs.shape={tuple(inputs.shape)}, "
             f"kernel.shape={tuple(kernel.shape)}, data_format={data_format!r}"
         )
-    return _convolve(inputs, _torch_weight(kernel), bias, groups, strides, padding,
-                     dilation_rate, data_format, allow_causal=rank == 1)
+    x = _channels_first(inputs, data_format)
+    out = _convolve(x, _torch_weight(kernel), bias, groups, strides, padding,
+                    dilation_rate, inputs, allow_causal=rank == 1)
+    return _restore(out, data_format)
 
 
 def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid",
@@ -192,8 +218,14 @@ def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid",
     """
     _spatial_rank(inputs)
     data_format = _fmt(data_format)
+    x = _channels_first(inputs, data_format)
+    return _restore(_depthwise(x, kernel, bias, strides, padding, dilation_rate,
+                               inputs, data_format), data_format)
+
+
+def _depthwise(x, kernel, bias, strides, padding, dilation_rate, inputs, data_format):
     _check_kernel(kernel, inputs, "kernel")
-    in_channels = _channels(inputs, data_format)
+    in_channels = x.shape[1]
     if kernel.shape[-2] != in_channels:
         raise ValueError(
             "The depthwise kernel's input channels (kernel.shape[-2]) must equal "
@@ -201,8 +233,8 @@ def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid",
             f"kernel.shape={tuple(kernel.shape)}, data_format={data_format!r}"
         )
     flat = kernel.reshape(*kernel.shape[:-2], 1, in_channels * kernel.shape[-1])
-    return _convolve(inputs, _torch_weight(flat), bias, in_channels, strides,
-                     padding, dilation_rate, data_format)
+    return _convolve(x, _torch_weight(flat), bias, in_channels, strides,
+                     padding, dilation_rate, inputs)
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, strides=1,
@@ -231,7 +263,7 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, stride
             f"depth_multiplier, filters) = (1, ..., 1, {mid}, filters). "
             f"Received: pointwise_kernel.shape={tuple(pointwise_kernel.shape)}"
         )
-    y = depthwise_conv(inputs, depthwise_kernel, None, strides, padding,
-                       dilation_rate, data_format)
-    return _convolve(y, _torch_weight(pointwise_kernel), bias, 1, 1, "valid", 1,
-                     data_format)
+    x = _channels_first(inputs, data_format)
+    y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation_rate,
+                   inputs, data_format)
+    return _restore(_pointwise(y, pointwise_kernel, bias), data_format)
