@@ -40,12 +40,14 @@ SHAPES = [  # (N, H, W, C, F)
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
-def make_ours(c, f, dw, pw, bias):
+def make_ours(c, f, dw, pw, bias, use_layer=True):
     """A callable x -> y for our implementation, plus its parameters and a label."""
-    try:
-        from sepconv.layers import SeparableConv2D
-    except ImportError:
-        SeparableConv2D = None
+    SeparableConv2D = None
+    if use_layer:
+        try:
+            from sepconv.layers import SeparableConv2D
+        except ImportError:
+            pass
     if SeparableConv2D is not None:
         layer = SeparableConv2D(f, 3, padding="same")
         layer(torch.zeros(1, 3, 3, c))  # build
@@ -83,14 +85,14 @@ def make_keras(c, f, dw, pw, bias):
     return layer, [v.value for v in layer.weights]
 
 
-def contenders(n, h, w, c, f, with_keras):
+def contenders(n, h, w, c, f, with_keras, use_layer=True):
     """name -> (fn, params, input) with the same weights and the same input values."""
     g = torch.Generator().manual_seed(0)
     x_nhwc = torch.randn(n, h, w, c, generator=g)
     dw = torch.randn(3, 3, c, 1, generator=g) * 0.2
     pw = torch.randn(1, 1, c, f, generator=g) * c ** -0.5
     bias = torch.randn(f, generator=g)
-    ours, ours_params, label = make_ours(c, f, dw, pw, bias)
+    ours, ours_params, label = make_ours(c, f, dw, pw, bias, use_layer)
     found = {"ours": (ours, ours_params, x_nhwc)}
     x_nchw = x_nhwc.permute(0, 3, 1, 2).contiguous()
     for name, fmt, x in (("torch_nchw", torch.contiguous_format, x_nchw),
@@ -128,8 +130,8 @@ def step(fn, params, x, mode, grad_out):
     return time.perf_counter() - start
 
 
-def bench_shape(shape, modes, repeats, warmup, with_keras):
-    found, label = contenders(*shape, with_keras)
+def bench_shape(shape, modes, repeats, warmup, with_keras, use_layer=True):
+    found, label = contenders(*shape, with_keras, use_layer)
     results = {}
     for mode in modes:
         inputs, grads = {}, {}
@@ -181,6 +183,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 repeats, 1 warm-up, batch / 4")
     parser.add_argument("--forward-only", action="store_true")
     parser.add_argument("--no-keras", action="store_true", help="skip the Keras contender")
+    parser.add_argument("--ops", action="store_true",
+                        help="time sepconv.ops.separable_conv, not the layer")
+    parser.add_argument("--shapes", default=None,
+                        help="comma-separated indices into the shape list, e.g. 0,2")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
     args = parser.parse_args(argv)
@@ -190,11 +196,14 @@ def main(argv=None):
     if args.quick:
         args.repeats, args.warmup = 3, 1
         shapes = [(max(1, n // 4), h, w, c, f) for n, h, w, c, f in SHAPES]
+    if args.shapes:
+        shapes = [shapes[int(i)] for i in args.shapes.split(",")]
     modes = ["forward"] if args.forward_only else ["forward", "forward+backward"]
 
     rows, label = [], None
     for shape in shapes:
-        results, label = bench_shape(shape, modes, args.repeats, args.warmup, not args.no_keras)
+        results, label = bench_shape(shape, modes, args.repeats, args.warmup, not args.no_keras,
+                                     use_layer=not args.ops)
         rows += [(shape, mode, results[mode]) for mode in modes]
         print(f"done {shape}", flush=True)
 
