@@ -294,11 +294,11 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
+def get(identifier, argument="identifier"):
     """The activation ``identifier`` stands for: None gives :func:`linear`; a
     name (``"relu"``, ``"swish"``) the built-in function; a config dict is
     deserialized; a class is instantiated; any callable is returned as is."""
-    return _REGISTRY.get(identifier)
+    return _REGISTRY.get(identifier, argument)
 
 
 def serialize(activation):

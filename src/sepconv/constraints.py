@@ -174,11 +174,11 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
+def get(identifier, argument="identifier"):
     """The constraint ``identifier`` stands for: None gives None; a name
     (``"max_norm"``, ``"MaxNorm"``) or class a default instance; a config dict
     is deserialized; an instance or callable is returned as is."""
-    return _REGISTRY.get(identifier)
+    return _REGISTRY.get(identifier, argument)
 
 
 def serialize(constraint):

@@ -606,7 +606,7 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
+def get(identifier, argument="identifier"):
     """The initializer ``identifier`` stands for.
 
     None gives None; a name (``"glorot_uniform"``, ``"GlorotUniform"``) or a
@@ -616,7 +616,7 @@ def get(identifier):
     """
     if isinstance(identifier, (torch.Tensor, np.ndarray, np.generic)):
         return Constant(identifier)
-    return _REGISTRY.get(identifier)
+    return _REGISTRY.get(identifier, argument)
 
 
 def serialize(initializer):

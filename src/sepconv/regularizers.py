@@ -168,11 +168,11 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
+def get(identifier, argument="identifier"):
     """The regularizer ``identifier`` stands for: None gives None; a name
     (``"l2"``, ``"L1L2"``, ``"l1_l2"``) or class a default instance; a config
     dict is deserialized; an instance or callable is returned as is."""
-    return _REGISTRY.get(identifier)
+    return _REGISTRY.get(identifier, argument)
 
 
 def serialize(regularizer):

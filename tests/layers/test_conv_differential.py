@@ -485,7 +485,9 @@ def test_random_configuration(index):
     except Exception as error:  # name the seed even for errors raised inside the layers
         if context in str(error):
             raise
-        raise AssertionError(f"{type(error).__name__}: {error}{context}") from error
+        raise AssertionError(
+            f"{type(error).__name__}: {error} in {class_name}({kwargs}) on input {shape}{context}"
+        ) from error
 
 
 def test_random_configurations_are_valid_and_varied():

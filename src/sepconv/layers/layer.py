@@ -173,7 +173,7 @@ class Layer(torch.nn.Module):
         self._dtype_policy = dtype_policies.get(dtype)
         self.autocast = check_bool(autocast, "autocast")
         self._trainable = True if trainable is None else check_bool(trainable, "trainable")
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer, "activity_regularizer")
         self._batch_input_shape = self._resolve_batch_input_shape(
             input_shape, batch_input_shape, batch_size, input_dim
         )
@@ -418,8 +418,8 @@ class Layer(torch.nn.Module):
             name=name,
             path=f"{self.name}/{name}",
             trainable=trainable,
-            regularizer=regularizers.get(regularizer),
-            constraint=constraints.get(constraint),
+            regularizer=regularizers.get(regularizer, "regularizer"),
+            constraint=constraints.get(constraint, "constraint"),
         )
         self.register_parameter(self._free_parameter_key(name), variable)
         return variable
@@ -458,7 +458,7 @@ class Layer(torch.nn.Module):
         else:
             if initializer is None:
                 initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
-            initializer = initializers.get(initializer)
+            initializer = initializers.get(initializer, "initializer")
             with torch.no_grad():
                 value = torch.as_tensor(initializer(shape, dtype=dtype), dtype=torch_dtype)
         if tuple(value.shape) != shape:

@@ -134,7 +134,7 @@ class Registry:
 
     # -- lookup -----------------------------------------------------------
 
-    def _unknown(self, identifier, what="identifier"):
+    def _unknown(self, identifier, what):
         known = sorted(set(self.names) | set(self.presets))
         close = difflib.get_close_matches(str(identifier), known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -154,8 +154,10 @@ class Registry:
             return self.presets[name]()
         return self.names.get(name)
 
-    def get(self, identifier):
-        """The object an identifier stands for (see the module docstrings)."""
+    def get(self, identifier, argument="identifier"):
+        """The object an identifier stands for (see the module docstrings).
+        ``argument`` is the user-facing argument name errors report
+        (``"kernel_initializer"``)."""
         if identifier is None:
             return self.none_value
         if isinstance(identifier, dict):
@@ -163,14 +165,14 @@ class Registry:
         elif isinstance(identifier, str):
             obj = self._by_name(identifier)
             if obj is None:
-                raise self._unknown(identifier)
+                raise self._unknown(identifier, argument)
         elif callable(identifier):
             obj = identifier
         else:
             raise TypeError(
-                f"Could not interpret {self.kind} identifier: {identifier!r}. It "
+                f"Could not interpret {self.kind} {argument}: {identifier!r}. It "
                 "must be None, a string name, a config dict, a class, an "
-                f"instance or a callable. Received: identifier={identifier!r} "
+                f"instance or a callable. Received: {argument}={identifier!r} "
                 f"of type {type(identifier).__name__}"
             )
         return obj() if inspect.isclass(obj) else obj

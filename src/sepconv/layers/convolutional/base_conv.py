@@ -17,10 +17,10 @@ from sepconv.ops import shapes
 from sepconv.utils.validation import check_bool, check_positive_int
 
 
-def initializer_or_default(value, default):
+def initializer_or_default(value, default, argument):
     """``initializers.get(value)``; None means the documented default, as the
     Keras docs say ("If None, the default initializer will be used")."""
-    return initializers.get(default if value is None else value)
+    return initializers.get(default if value is None else value, argument)
 
 
 class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
@@ -49,7 +49,7 @@ class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
         self.dilation_rate = shapes.standardize_tuple(dilation_rate, rank, "dilation_rate")
         self.padding = shapes.standardize_padding(padding, allow_causal=allow_causal)
         self.data_format = shapes.standardize_data_format(data_format)
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, "activation")
         self.use_bias = check_bool(use_bias, "use_bias")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(
@@ -62,9 +62,10 @@ class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
     def configure_weight(self, prefix, initializer, regularizer, constraint, default_initializer):
         """Store ``{prefix}_initializer``/``_regularizer``/``_constraint`` (looked up
         and validated); they go into ``get_config`` and into :meth:`add_configured_weight`."""
-        setattr(self, f"{prefix}_initializer", initializer_or_default(initializer, default_initializer))
-        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
-        setattr(self, f"{prefix}_constraint", constraints.get(constraint))
+        setattr(self, f"{prefix}_initializer", initializer_or_default(
+            initializer, default_initializer, f"{prefix}_initializer"))
+        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer, f"{prefix}_regularizer"))
+        setattr(self, f"{prefix}_constraint", constraints.get(constraint, f"{prefix}_constraint"))
         self._weight_prefixes = getattr(self, "_weight_prefixes", ()) + (prefix,)
 
     def add_configured_weight(self, prefix, name, shape):
