@@ -281,12 +281,13 @@ class Layer(torch.nn.Module):
         if training is not None:
             context.training = bool(training)
         context.depth += 1
-        self._call_depth += 1
+        state = self.__dict__  # plain ints: skip nn.Module.__setattr__ on the hot path
+        state["_call_depth"] += 1
         try:
             outputs = super().__call__(inputs, *args, **kwargs)
         finally:
             context.depth -= 1
-            self._call_depth -= 1
+            state["_call_depth"] -= 1
             context.training = previous_training
         if outputs is None:
             raise ValueError(
@@ -308,6 +309,12 @@ class Layer(torch.nn.Module):
 
     def _convert_inputs(self, inputs):
         """NumPy arrays and Python lists to tensors; floating ones to compute dtype."""
+        if isinstance(inputs, torch.Tensor):  # the common case, without the generic walk
+            if self.autocast and inputs.is_floating_point():
+                compute_dtype = dtype_policies.to_torch_dtype(self.compute_dtype)
+                if inputs.dtype != compute_dtype:
+                    return inputs.to(compute_dtype)
+            return inputs
         if isinstance(inputs, (list, tuple)) and not any(
             _is_array_leaf(x) for x in _flatten(inputs)
         ):

@@ -11,8 +11,10 @@ How a call runs:
   oneDNN reads in place and whose output comes back channels_last, so moving
   the channel axis back is free too. Rank 1 runs as rank 2 with a unit height,
   because ``conv1d`` copies a channels-last-strided input and ``conv2d`` does not.
-* The kernel is permuted to torch's ``(out, in / groups, *k)`` per call (weights
-  are small).
+* The kernel is permuted to torch's ``(out, in / groups, *k)`` and copied
+  densely in the input's memory format per call (weights are small): oneDNN
+  handles a dense kernel faster than a strided view of the Keras layout (e.g.
+  depthwise 3x3 on 16x19x19x728: 1.47 ms vs 1.77 ms, 2 cores, AVX-512).
 * 'same' padding is TensorFlow's (the odd pixel goes after). Symmetric padding
   goes to the conv's own ``padding`` argument. Asymmetric padding (and
   'causal') on a depthwise conv is done by extending the kernel with zero taps
@@ -89,6 +91,17 @@ def _torch_weight(kernel):
     return kernel.permute(r + 1, r, *range(r))
 
 
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def _dense_weight(weight, x):
+    """``weight`` as a dense tensor in the memory format of the input ``x``."""
+    memory_format = _CHANNELS_LAST.get(x.ndim)
+    if memory_format is not None and x.is_contiguous(memory_format=memory_format):
+        return weight.contiguous(memory_format=memory_format)
+    return weight.contiguous()
+
+
 def _channels_first(inputs, data_format):
     """A channels-first view (no copy) of ``inputs``."""
     return inputs.movedim(-1, 1) if data_format == "channels_last" else inputs
@@ -147,6 +160,7 @@ def _convolve(x, weight, bias, groups, strides, padding, dilation_rate,
     if rank == 1:
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         strides, dilation, conv_pad = (1,) + strides, (1,) + dilation, [0] + conv_pad
+    weight = _dense_weight(weight, x)
     out = _CONV_FN[x.ndim - 2](x, weight, bias, strides, conv_pad, dilation, groups)
     return out.squeeze(2) if rank == 1 else out
 
@@ -160,8 +174,9 @@ def _pointwise(y, kernel, bias):
         )
     weight = _torch_weight(kernel)
     if y.ndim == 3:
-        return F.conv2d(y.unsqueeze(2), weight.unsqueeze(2), bias).squeeze(2)
-    return _CONV_FN[y.ndim - 2](y, weight, bias)
+        y, weight = y.unsqueeze(2), weight.unsqueeze(2)
+        return F.conv2d(y, _dense_weight(weight, y), bias).squeeze(2)
+    return _CONV_FN[y.ndim - 2](y, _dense_weight(weight, y), bias)
 
 
 def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
