@@ -15,12 +15,35 @@ from sepconv.layers.convolutional import (
 )
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
+from sepconv.layers.merging import Add, Concatenate, add, concatenate
+from sepconv.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
+from sepconv.layers.reshaping import Flatten, Reshape, ZeroPadding2D
 
 Convolution1D = Conv1D
 Convolution2D = Conv2D
 Convolution3D = Conv3D
 SeparableConvolution1D = SeparableConv1D
 SeparableConvolution2D = SeparableConv2D
+# Keras's short pooling names.
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D)
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D)
 
 __all__ = [
     "Layer",
@@ -37,4 +60,35 @@ __all__ = [
     "Convolution3D",
     "SeparableConvolution1D",
     "SeparableConvolution2D",
+    "Add",
+    "Concatenate",
+    "add",
+    "concatenate",
+    "Flatten",
+    "Reshape",
+    "ZeroPadding2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPool3D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "AvgPool3D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalAvgPool3D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
 ]
