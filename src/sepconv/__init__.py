@@ -17,12 +17,14 @@ from sepconv import (
     dtype_policies,
     initializers,
     layers,
+    models,
     ops,
     regularizers,
     utils,
 )
 from sepconv.dtype_policies import DTypePolicy
-from sepconv.layers import InputSpec, Layer
+from sepconv.layers import Input, InputLayer, InputSpec, Layer
+from sepconv.models import Model, Sequential
 from sepconv.variables import Variable
 
 __version__ = "0.1.0"
@@ -34,11 +36,16 @@ __all__ = [
     "dtype_policies",
     "initializers",
     "layers",
+    "models",
     "ops",
     "regularizers",
     "utils",
     "DTypePolicy",
+    "Input",
+    "InputLayer",
     "InputSpec",
     "Layer",
+    "Model",
+    "Sequential",
     "Variable",
 ]

@@ -174,7 +174,7 @@ def test_activity_regularizer_loss_is_divided_by_batch_size_like_keras():
     ours(x)
     theirs(x)
     assert len(ours.losses) == len(theirs.losses) == 1
-    np.testing.assert_allclose(float(ours.losses[0].detach()), float(theirs.losses[0]), rtol=1e-5)
+    np.testing.assert_allclose(float(ours.losses[0].detach()), float(theirs.losses[0].detach()), rtol=1e-5)
     ours(x)
     assert len(ours.losses) == 1  # replaced, not accumulated, by the next call
 

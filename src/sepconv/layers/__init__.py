@@ -13,6 +13,7 @@ from sepconv.layers.convolutional import (
     SeparableConv1D,
     SeparableConv2D,
 )
+from sepconv.layers.input_layer import Input, InputLayer
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
 from sepconv.layers.merging import Add, Concatenate, add, concatenate
@@ -47,6 +48,8 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 
 __all__ = [
     "Layer",
+    "Input",
+    "InputLayer",
     "InputSpec",
     "Conv1D",
     "Conv2D",

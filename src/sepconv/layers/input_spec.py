@@ -34,7 +34,7 @@ class InputSpec:
             rule = f"it must have rank <= {self.max_ndim}"
         else:
             for axis, size in self.axes.items():
-                if size is not None and -rank <= axis < rank and shape[axis] != size:
+                if size is not None and -rank <= axis < rank and shape[axis] not in (size, None):
                     rule = (
                         f"axis {axis} must have size {size} (the size the layer "
                         f"was built for)"

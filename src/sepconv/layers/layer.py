@@ -24,12 +24,16 @@ torch.Size([2, 3])
 from __future__ import annotations
 
 import inspect
+import itertools
 import threading
 
 import numpy as np
 import torch
 
 from sepconv import constraints, dtype_policies, initializers, regularizers
+from sepconv.layers.node import KerasTensor, Node, is_symbolic
+from sepconv.layers.node import flatten as _flatten
+from sepconv.layers.node import map_structure as _map_structure
 from sepconv.utils.naming import to_snake_case, unique_name
 from sepconv.utils.validation import check_bool
 from sepconv.variables import Variable
@@ -42,6 +46,26 @@ class _CallContext(threading.local):
         self.depth = 0
         self.training = None
         self.shape_inference = False
+        self.scopes = []  # layers whose call/build is in progress, outermost first
+
+
+class name_scope:
+    """Weights created inside are named under ``layer`` (Keras's variable
+    paths: ``model/conv2d/kernel`` for a layer built inside ``model``). A
+    layer already innermost is not pushed twice."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def __enter__(self):
+        scopes = _call_context.scopes
+        self.pushed = not scopes or scopes[-1] is not self.layer
+        if self.pushed:
+            scopes.append(self.layer)
+
+    def __exit__(self, *exc_info):
+        if self.pushed:
+            _call_context.scopes.pop()
 
 
 _call_context = _CallContext()
@@ -67,20 +91,42 @@ def _call_takes_training(layer_class) -> bool:
     return _takes_training_cache[layer_class]
 
 
-def _flatten(structure):
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for item in structure.values() for leaf in _flatten(item)]
-    return [structure]
+def _shape_of(value):
+    """The shape of a tensor or KerasTensor leaf as a tuple (None otherwise)."""
+    if isinstance(value, (torch.Tensor, KerasTensor)):
+        return tuple(value.shape)
+    return None
 
 
-def _map_structure(fn, structure):
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(_map_structure(fn, item) for item in structure)
-    if isinstance(structure, dict):
-        return {key: _map_structure(fn, item) for key, item in structure.items()}
-    return fn(structure)
+def _is_shape(value):
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value
+    )
+
+
+def _symbolic_outputs(output_shapes, dtype, layer_name):
+    """KerasTensors for the structure of shapes ``compute_output_shape`` gave."""
+    if _is_shape(output_shapes):
+        return KerasTensor(tuple(output_shapes), dtype, name=f"{layer_name}/output")
+    counter = itertools.count()
+
+    def make(shapes):
+        if _is_shape(shapes):
+            return KerasTensor(tuple(shapes), dtype, name=f"{layer_name}/output_{next(counter)}")
+        if isinstance(shapes, dict):
+            return {key: make(value) for key, value in shapes.items()}
+        return [make(value) for value in shapes]
+
+    return make(output_shapes)
+
+
+def _shapes_from_json(value):
+    """A shape (tuple) or nest of shapes from JSON lists."""
+    if isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value):
+        return tuple(value)
+    if isinstance(value, dict):
+        return {key: _shapes_from_json(item) for key, item in value.items()}
+    return [_shapes_from_json(item) for item in value]
 
 
 def _is_array_leaf(value):
@@ -114,6 +160,10 @@ def _to_numpy(tensor):
     if tensor.dtype == torch.bfloat16:  # NumPy has no bfloat16
         tensor = tensor.float()
     return tensor.numpy().copy()
+
+
+_NODE_PROPERTIES = frozenset(
+    {"input", "output", "input_shape", "output_shape", "inputs", "outputs"})
 
 
 class Layer(torch.nn.Module):
@@ -189,6 +239,9 @@ class Layer(torch.nn.Module):
         self._call_depth = 0
         self._call_losses = []
         self._persistent_losses = []
+        self._inbound_nodes = []
+        self._outbound_nodes = []
+        self._build_shapes = None
 
     @staticmethod
     def _resolve_batch_input_shape(input_shape, batch_input_shape, batch_size, input_dim):
@@ -259,6 +312,20 @@ class Layer(torch.nn.Module):
         return self.call(*args, **kwargs)
 
     def __call__(self, inputs, *args, **kwargs):
+        # `with name_scope(self)`, inlined: this is every call's hot path.
+        scopes = _call_context.scopes
+        pushed = not scopes or scopes[-1] is not self
+        if pushed:
+            scopes.append(self)
+        try:
+            if not isinstance(inputs, torch.Tensor) and is_symbolic(inputs, args):
+                return self._symbolic_call(inputs, args, kwargs)
+            return self._eager_call(inputs, args, kwargs)
+        finally:
+            if pushed:
+                scopes.pop()
+
+    def _eager_call(self, inputs, args, kwargs):
         original_inputs = inputs
         inputs = self._convert_inputs(inputs)
         self._check_input_spec(inputs)
@@ -284,7 +351,10 @@ class Layer(torch.nn.Module):
         state = self.__dict__  # plain ints: skip nn.Module.__setattr__ on the hot path
         state["_call_depth"] += 1
         try:
-            outputs = super().__call__(inputs, *args, **kwargs)
+            if context.shape_inference and self._holds_data_for(inputs):
+                outputs = self._call_on_meta_state(inputs, args, kwargs)
+            else:
+                outputs = super().__call__(inputs, *args, **kwargs)
         finally:
             context.depth -= 1
             state["_call_depth"] -= 1
@@ -297,6 +367,38 @@ class Layer(torch.nn.Module):
         if self.activity_regularizer is not None and not context.shape_inference:
             self._record_activity_losses(outputs, original_inputs)
         return outputs
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        """A call on KerasTensors: build, infer the output shapes, record a
+        :class:`Node`; no data is computed."""
+        self._check_input_spec(inputs)
+        shapes = _map_structure(_shape_of, inputs)
+        if not self.built:
+            self._build_from_shapes(shapes, device=None)
+        output_shapes = self.compute_output_shape(shapes)
+        outputs = _symbolic_outputs(output_shapes, self.compute_dtype, self.name)
+        Node(self, (inputs,) + tuple(args), kwargs, outputs)
+        return outputs
+
+    def _holds_data_for(self, inputs):
+        """During shape inference: the inputs are meta tensors but this layer's
+        weights hold real data (e.g. a sublayer built during the probe)."""
+        tensors = [x for x in _flatten(inputs) if isinstance(x, torch.Tensor)]
+        if not tensors or tensors[0].device.type != "meta":
+            return False
+        return any(t.device.type != "meta" for t in self._state_tensors())
+
+    def _state_tensors(self):
+        yield from self.parameters()
+        yield from self.buffers()
+
+    def _call_on_meta_state(self, inputs, args, kwargs):
+        """The call with meta stand-ins for every weight and buffer (shapes only)."""
+        state = {
+            name: torch.empty_like(tensor, device="meta")
+            for name, tensor in list(self.named_parameters()) + list(self.named_buffers())
+        }
+        return torch.func.functional_call(self, state, (inputs,) + tuple(args), kwargs)
 
     def apply(self, inputs, *args, **kwargs):
         """Apply the layer to ``inputs`` (tf.layers' name for ``__call__``)."""
@@ -338,22 +440,29 @@ class Layer(torch.nn.Module):
         specs = self.input_spec if isinstance(self.input_spec, (list, tuple)) else [
             self.input_spec
         ]
-        tensors = [x for x in _flatten(inputs) if isinstance(x, torch.Tensor)]
+        tensors = [x for x in _flatten(inputs) if isinstance(x, (torch.Tensor, KerasTensor))]
         for index, (spec, tensor) in enumerate(zip(specs, tensors)):
             if spec is not None:
                 spec.check(tensor, self.name, index)
 
     def _build_from_inputs(self, inputs):
-        shapes = _map_structure(
-            lambda x: tuple(x.shape) if isinstance(x, torch.Tensor) else None, inputs
-        )
+        shapes = _map_structure(_shape_of, inputs)
         tensors = [x for x in _flatten(inputs) if isinstance(x, torch.Tensor)]
-        self._build_device = tensors[0].device if tensors else None
+        device = tensors[0].device if tensors else None
+        if device is not None and device.type == "meta":  # shape probing: real weights
+            device = None
+        self._build_from_shapes(shapes, device)
+
+    def _build_from_shapes(self, shapes, device):
+        """``build(shapes)`` with new weights on ``device`` (None: the default),
+        then the constructor's ``weights``, if any."""
+        self._build_device = device
         try:
             self.build(shapes)
         finally:
             self._build_device = None
         self.built = True
+        self._build_shapes = shapes
         if self._initial_weights is not None:
             initial, self._initial_weights = self._initial_weights, None
             self.set_weights(initial)
@@ -423,7 +532,7 @@ class Layer(torch.nn.Module):
             value,
             requires_grad=trainable and self._trainable and is_float,
             name=name,
-            path=f"{self.name}/{name}",
+            path=self._weight_path(name),
             trainable=trainable,
             regularizer=regularizers.get(regularizer, "regularizer"),
             constraint=constraints.get(constraint, "constraint"),
@@ -476,6 +585,14 @@ class Layer(torch.nn.Module):
         if self._build_device is not None:
             value = value.to(self._build_device)
         return value.detach()
+
+    def _weight_path(self, name):
+        """``outer_layer/.../layer/name``: the layers being built or called
+        around this one when the weight is created, as Keras names it."""
+        scopes = list(_call_context.scopes)
+        if not scopes or scopes[-1] is not self:
+            scopes.append(self)
+        return "/".join([layer.name for layer in scopes] + [name])
 
     def _free_parameter_key(self, name):
         base = name.replace(".", "_")
@@ -698,6 +815,90 @@ class Layer(torch.nn.Module):
         """Updates conditional on ``inputs`` (tf.layers): always empty in eager mode."""
         return []
 
+    # ------------------------------------------------------- graph nodes
+    # tf.layers' node API: what the layer was called on symbolically.
+    @property
+    def input(self):
+        """The input KerasTensor(s) of the layer's only symbolic call."""
+        return self._only_node_value("input")
+
+    @property
+    def output(self):
+        """The output KerasTensor(s) of the layer's only symbolic call."""
+        return self._only_node_value("output")
+
+    @property
+    def input_shape(self):
+        """The input shape(s) of the layer's symbolic calls (all must agree)."""
+        return self._only_node_value("input", shapes=True)
+
+    @property
+    def output_shape(self):
+        """The output shape(s) of the layer's symbolic calls (all must agree)."""
+        return self._only_node_value("output", shapes=True)
+
+    def get_input_at(self, node_index):
+        """The input KerasTensor(s) of the ``node_index``-th symbolic call."""
+        return self._node_value(node_index, "input")
+
+    def get_output_at(self, node_index):
+        """The output KerasTensor(s) of the ``node_index``-th symbolic call."""
+        return self._node_value(node_index, "output")
+
+    def get_input_shape_at(self, node_index):
+        """The input shape(s) of the ``node_index``-th symbolic call."""
+        return self._node_value(node_index, "input", shapes=True)
+
+    def get_output_shape_at(self, node_index):
+        """The output shape(s) of the ``node_index``-th symbolic call."""
+        return self._node_value(node_index, "output", shapes=True)
+
+    def __getattr__(self, name):
+        # A property that raises AttributeError makes Python fall back to
+        # __getattr__ (nn.Module's: "has no attribute"); re-raise the
+        # property's own, explanatory error instead.
+        if name in _NODE_PROPERTIES:
+            prop = getattr(type(self), name, None)
+            if isinstance(prop, property):
+                prop.fget(self)
+        return super().__getattr__(name)
+
+    def _node_value(self, node_index, kind, shapes=False):
+        if not isinstance(node_index, (int, np.integer)) or isinstance(node_index, bool):
+            raise TypeError(
+                f"`node_index` must be an integer. Received: node_index={node_index!r}"
+            )
+        nodes = self._inbound_nodes
+        if not nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called on a symbolic input "
+                f"(sepconv.Input), so it has no defined {kind}. Call it on the "
+                "output of `Input(...)` or of another layer first."
+            )
+        if not -len(nodes) <= node_index < len(nodes):
+            raise ValueError(
+                f"Layer '{self.name}' has {len(nodes)} inbound node(s); `node_index` "
+                f"must be in [0, {len(nodes) - 1}]. Received: node_index={node_index}"
+            )
+        node = nodes[node_index]
+        tensors = node.output_tensors if kind == "output" or node.is_input else node.input_tensors
+        values = [t.shape for t in tensors] if shapes else list(tensors)
+        return values[0] if len(values) == 1 else values
+
+    def _only_node_value(self, kind, shapes=False):
+        values = [self._node_value(i, kind, shapes) for i in range(len(self._inbound_nodes))]
+        if not values:
+            self._node_value(0, kind, shapes)  # raises the never-called error
+        if len(values) > 1 and not (shapes and all(v == values[0] for v in values)):
+            what = f"{kind} shape" if shapes else kind
+            getter = f"get_{kind}_shape_at" if shapes else f"get_{kind}_at"
+            raise AttributeError(
+                f"Layer '{self.name}' has been called {len(values)} times on "
+                f"symbolic inputs, so its {what} is ambiguous. Use "
+                f"`{getter}(node_index)` to ask about one call."
+            )
+        return values[0]
+
     # ---------------------------------------------------------------- shapes
     def compute_output_shape(self, input_shape):
         """Output shape for ``input_shape`` (``None`` for unknown dimensions).
@@ -728,6 +929,18 @@ class Layer(torch.nn.Module):
     def from_config(cls, config):
         """A new layer from ``get_config()`` output."""
         return cls(**config)
+
+    def get_build_config(self):
+        """``{"input_shape": ...}`` the layer was built for (None if unbuilt),
+        as Keras 3 stores it next to the config."""
+        if self._build_shapes is None:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        """Build from :meth:`get_build_config` output (lists read from JSON
+        become shape tuples)."""
+        self._build_from_shapes(_shapes_from_json(config["input_shape"]), None)
 
     def extra_repr(self):
         return f"name={self.name}, built={self.built}"
