@@ -4,6 +4,7 @@ Keras 2 / tf.layers aliases are kept: ``Convolution2D`` = ``Conv2D``,
 ``SeparableConvolution2D`` = ``SeparableConv2D``, etc.
 """
 
+from sepconv.layers.activation import Activation, ReLU
 from sepconv.layers.convolutional import (
     Conv1D,
     Conv2D,
@@ -14,8 +15,10 @@ from sepconv.layers.convolutional import (
     SeparableConv2D,
 )
 from sepconv.layers.input_layer import Input, InputLayer
+from sepconv.layers.core import Dense, Dropout
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
+from sepconv.layers.normalization import BatchNormalization
 from sepconv.layers.merging import Add, Concatenate, add, concatenate
 from sepconv.layers.pooling import (
     AveragePooling1D,
@@ -48,6 +51,11 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 
 __all__ = [
     "Layer",
+    "Activation",
+    "ReLU",
+    "Dense",
+    "Dropout",
+    "BatchNormalization",
     "Input",
     "InputLayer",
     "InputSpec",
