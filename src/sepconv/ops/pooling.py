@@ -10,11 +10,12 @@ How a call runs:
 * A channels_last input is viewed as channels-first with ``movedim`` (no
   copy): torch's max and average pooling kernels read that view (torch's
   channels_last memory format) in place and write a channels_last output, so
-  moving the channel axis back is free too. The one exception is
-  ``avg_pool3d``, which copies a channels_last_3d input to NCDHW; a
-  channels_last 3D average pool therefore runs as two 2D average pools (over
-  height and width, then over depth), which is exact because a box average
-  with a per-dimension count of valid elements is separable.
+  moving the channel axis back is free too. The exception is ``avg_pool3d``:
+  it copies a channels_last_3d input to NCDHW, and it rejects an input
+  smaller than the window even when 'same' padding makes room. 3D average
+  pooling therefore runs as two 2D average pools on views (over height and
+  width, then over depth), which is exact because a box average with a
+  per-dimension count of valid elements is separable.
 * 'same' padding is TensorFlow's: along each dimension
   ``total = max((ceil(n / s) - 1) * s + k - n, 0)``, ``before = total // 2``,
   the odd pixel after. Padded positions never count: max pooling ignores them
@@ -23,7 +24,10 @@ How a call runs:
   of the input is made: torch pads ``before`` implicitly on both sides, and
   ``ceil_mode`` adds the last window that reaches into the extra pixel after.
   With stride 1 ``ceil_mode`` cannot add it, so those dimensions are padded
-  with ``after`` on both sides and the first output is dropped (a view).
+  with ``after`` on both sides and the first output is dropped (a view; its
+  backward zero-pads the output gradient, in its memory format).
+* Rank 1 runs as rank 2 with a unit height (``max_pool1d`` copies a
+  channels-last-strided input when autograd is off).
 
 Keras's torch backend differs in one case: for average pooling with
 asymmetric 'same' padding it pads by replicating the edge and counts the
@@ -54,8 +58,7 @@ from sepconv.ops.shapes import (
     standardize_tuple,
 )
 
-_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
-_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+_MAX_POOL = {2: F.max_pool2d, 3: F.max_pool3d}
 
 
 def _fmt(data_format):
@@ -150,10 +153,30 @@ def _torch_padding(x, pool_size, strides, padding, inputs):
     return tuple(pads), True, tuple(trims)
 
 
+class _DropFirst(torch.autograd.Function):
+    """``out`` without its first entry along each of ``dims`` (a view).
+
+    Autograd's own slice backward writes the gradient into a contiguous
+    (NCHW) zero buffer, which would turn a channels_last backward pass into
+    NCHW; padding the gradient keeps its memory format."""
+
+    @staticmethod
+    def forward(ctx, out, dims):
+        ctx.dims = dims
+        for dim in dims:
+            out = out.narrow(dim, 1, out.shape[dim] - 1)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        pad = [0] * (2 * (grad.ndim - 2))
+        for dim in ctx.dims:
+            pad[2 * (grad.ndim - 1 - dim)] = 1  # one zero before, along dim
+        return F.pad(grad, pad), None
+
+
 def _trim(out, trims):
-    for dim in trims:
-        out = out.narrow(dim, 1, out.shape[dim] - 1)
-    return out
+    return _DropFirst.apply(out, trims) if trims else out
 
 
 def _pool(mode, inputs, pool_size, strides, padding, data_format):
@@ -170,14 +193,19 @@ def _pool(mode, inputs, pool_size, strides, padding, data_format):
         )
     x = _channels_first(inputs, data_format)
     pads, ceil_mode, trims = _torch_padding(x, pool_size, strides, padding, inputs)
+    if rank == 1:
+        # As 2D with a unit height: max_pool1d copies a channels-last-strided
+        # input (without autograd), max_pool2d reads it in place.
+        x, pool_size, strides, pads = x.unsqueeze(2), (1,) + pool_size, (1,) + strides, (0,) + pads
+        trims = tuple(dim + 1 for dim in trims)
     if mode == "max":
-        out = _MAX_POOL[rank](x, pool_size, strides, pads, ceil_mode=ceil_mode)
-    elif rank == 3 and x.is_contiguous(memory_format=torch.channels_last_3d):
-        out = _avg_pool3d_channels_last(x, pool_size, strides, pads, ceil_mode)
+        out = _MAX_POOL[x.ndim - 2](x, pool_size, strides, pads, ceil_mode=ceil_mode)
+    elif x.ndim == 5:
+        out = _avg_pool3d(x, pool_size, strides, pads, ceil_mode)
     else:
-        out = _AVG_POOL[rank](x, pool_size, strides, pads, ceil_mode=ceil_mode,
-                              count_include_pad=False)
-    return _restore(_trim(out, trims), data_format)
+        out = _avg_pool2d(x, pool_size, strides, pads, ceil_mode)
+    out = _trim(out, trims)
+    return _restore(out.squeeze(2) if rank == 1 else out, data_format)
 
 
 def _avg_pool2d(x, pool_size, strides, pads, ceil_mode):
@@ -185,16 +213,26 @@ def _avg_pool2d(x, pool_size, strides, pads, ceil_mode):
                         count_include_pad=False)
 
 
-def _avg_pool3d_channels_last(x, pool_size, strides, pads, ceil_mode):
-    """``avg_pool3d`` of the NCDHW view ``x`` of NDHWC memory, as a 2D pool over
-    (H, W) with depth folded into the batch, then a 2D pool over (D, H*W)."""
+def _avg_pool3d(x, pool_size, strides, pads, ceil_mode):
+    """3D average pooling of the NCDHW view ``x`` as two 2D passes, over (H, W)
+    and then over D, on views of ``x``'s memory: depth is folded into the
+    batch (channels_last_3d memory) or into the channels (NCDHW memory)."""
     n, c, d = x.shape[:3]
-    planes = x.movedim(1, -1).flatten(0, 1).movedim(-1, 1)  # (N*D, C, H, W), a view
+    channels_last = x.is_contiguous(memory_format=torch.channels_last_3d)
+    if channels_last:
+        planes = x.movedim(1, -1).flatten(0, 1).movedim(-1, 1)  # (N*D, C, H, W)
+    else:
+        planes = x.flatten(1, 2)  # (N, C*D, H, W)
     hw = _avg_pool2d(planes, pool_size[1:], strides[1:], pads[1:], ceil_mode)
     h, w = hw.shape[2:]
-    depth = hw.movedim(1, -1).reshape(n, d, h * w, c).movedim(-1, 1)  # (N, C, D, H*W)
+    if channels_last:
+        depth = hw.movedim(1, -1).reshape(n, d, h * w, c).movedim(-1, 1)
+    else:
+        depth = hw.reshape(n, c, d, h * w)
     out = _avg_pool2d(depth, (pool_size[0], 1), (strides[0], 1), (pads[0], 0), ceil_mode)
-    return out.movedim(1, -1).reshape(n, out.shape[2], h, w, c).movedim(-1, 1)
+    if channels_last:
+        return out.movedim(1, -1).reshape(n, out.shape[2], h, w, c).movedim(-1, 1)
+    return out.reshape(n, c, out.shape[2], h, w)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
