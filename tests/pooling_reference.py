@@ -27,6 +27,22 @@ def tf_same_split(n, k, s):
     return total // 2, total - total // 2
 
 
+def keras_torch_matches_tf(mode, spatial, pool_size, strides, padding):
+    """Whether Keras 3.15.1's torch backend computes TensorFlow's result.
+
+    It does not for average pooling with asymmetric 'same' padding (it counts
+    replicated edge values), and it raises for 3D average pooling with 'same'
+    padding of an input smaller than the window (torch's avg_pool3d rejects
+    it). ``strides`` None means ``pool_size``."""
+    if mode == "max" or padding.lower() == "valid":
+        return True
+    strides = pool_size if strides is None else strides
+    if len(spatial) == 3 and any(n < k for n, k in zip(spatial, pool_size)):
+        return False
+    return all(b == a for b, a in (tf_same_split(n, k, s)
+                                   for n, k, s in zip(spatial, pool_size, strides)))
+
+
 def windows(n, k, s, padding):
     """[(lo, hi)] input ranges (clipped to [0, n)) of each output position."""
     if padding == "valid":

@@ -21,7 +21,7 @@ from keras.src.ops.operation_utils import compute_pooling_output_shape
 from torch.profiler import profile
 
 from keras_reference import GRAD_RTOL, OUTPUT_RTOL, assert_close
-from pooling_reference import pool, replicate_average_pool, tf_same_split
+from pooling_reference import keras_torch_matches_tf, pool, replicate_average_pool
 from sepconv.ops import pooling
 
 OPS = {"max": pooling.max_pool, "average": pooling.average_pool}
@@ -40,20 +40,6 @@ def sample(rank, spatial, data_format, channels=3, batch=2, seed=0):
     shape = ((batch,) + spatial + (channels,) if data_format == "channels_last"
              else (batch, channels) + spatial)
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def keras_agrees(mode, spatial, pool_size, strides, padding):
-    """Whether Keras's torch backend computes TensorFlow's result for this case.
-
-    Not for average pooling with asymmetric 'same' padding (replicated edges
-    count), nor for 3D average pooling of an input smaller than the window
-    (torch's avg_pool3d, which Keras calls, raises RuntimeError then)."""
-    if mode == "max" or padding == "valid":
-        return True
-    if len(spatial) == 3 and any(n < k for n, k in zip(spatial, pool_size)):
-        return False
-    return all(b == a for b, a in (tf_same_split(n, k, s)
-                                   for n, k, s in zip(spatial, pool_size, strides)))
 
 
 def run(mode, x, pool_size, strides, padding, data_format, upstream=None):
@@ -132,7 +118,7 @@ def test_matches_reference_and_keras(mode, rank, spatial, pool_size, strides, pa
     assert_close(got, expected, OUTPUT_RTOL, "output vs NumPy reference")
     assert_close(grad, expected_grad, GRAD_RTOL, "input gradient vs NumPy reference")
 
-    if keras_agrees(mode, spatial, pool_size, strides or pool_size, padding):
+    if keras_torch_matches_tf(mode, spatial, pool_size, strides or pool_size, padding):
         xk = torch.tensor(x, requires_grad=True)
         k_out = KERAS_OPS[mode](xk, pool_size, strides, padding, fmt)
         (k_grad,) = torch.autograd.grad(k_out, xk, torch.tensor(r))
