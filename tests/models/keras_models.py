@@ -97,7 +97,7 @@ def summary_text(model, **kwargs):
 def summary_rows(model):
     """(name, class, output shape, params) per layer, read from the printed
     table of either library (box drawing or ASCII)."""
-    text = summary_text(model, line_length=200)
+    text = summary_text(model)  # Keras's rich tables cut lines wider than the console
     rows, current = [], None
     for line in text.splitlines():
         if not line or line[0] not in "|\u2502":

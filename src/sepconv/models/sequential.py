@@ -124,8 +124,9 @@ class Sequential(Functional):
                 "Received: input_shape=None"
             )
         self._stack.insert(0, InputLayer(batch_shape=tuple(input_shape)))
-        self._modules[_module_key(self._stack[0].name)] = self._stack[0]
-        self._modules.move_to_end(_module_key(self._stack[0].name), last=False)
+        reordered = {_module_key(self._stack[0].name): self._stack[0], **self._modules}
+        self._modules.clear()
+        self._modules.update(reordered)
         try:
             self._rebuild()
         except Exception:
