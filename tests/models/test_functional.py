@@ -221,3 +221,70 @@ def test_symbolic_tensors_have_no_values():
         bool(x)
     with pytest.raises(TypeError, match="no value"):
         np.asarray(x)
+
+
+def test_model_losses_aggregate_layers_like_keras():
+    def build(lib):
+        x = lib.Input((6, 6, 3), name="x")
+        h = lib.layers.Conv2D(4, 3, kernel_regularizer="l2", activity_regularizer="l1",
+                              name="c1")(x)
+        y = lib.layers.SeparableConv2D(2, 3, depthwise_regularizer="l1", name="c2")(h)
+        return lib.Model(x, y, name="regularized")
+
+    ours, theirs = both(build)
+    x = RNG.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    ours(x)
+    theirs(x)
+    got = [float(loss.detach()) for loss in ours.losses]
+    expected = [float(loss.detach()) for loss in theirs.losses]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+class TwoConvs(sepconv.Model):
+    def __init__(self, filters=4, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.first = sepconv.layers.Conv2D(filters, 3, padding="same", name="first")
+        self.second = sepconv.layers.SeparableConv2D(2, 3, name="second")
+
+    def call(self, inputs, training=None):
+        return self.second(self.first(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters}
+
+
+def test_subclassed_model_layers_weights_predict_and_summary():
+    model = TwoConvs(name="two_convs")
+    assert [layer.name for layer in model.layers] == ["first", "second"]
+    x = RNG.standard_normal((3, 8, 8, 1)).astype(np.float32)
+    out = model.predict(x, verbose=0)
+    assert out.shape == (3, 6, 6, 2)
+    assert [w.path for w in model.weights] == [
+        "two_convs/first/kernel", "two_convs/first/bias", "two_convs/second/depthwise_kernel",
+        "two_convs/second/pointwise_kernel", "two_convs/second/bias"]
+    assert model.count_params() == 86
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert " Total params: 86 (344.00 B)" in lines
+    clone = TwoConvs.from_config(model.get_config())
+    assert clone.filters == 4 and clone.name == "two_convs"
+
+
+def test_subclassed_model_weight_paths_match_keras():
+    class KerasTwoConvs(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first = keras.layers.Conv2D(4, 3, padding="same", name="first")
+            self.second = keras.layers.SeparableConv2D(2, 3, name="second")
+
+        def call(self, inputs):
+            return self.second(self.first(inputs))
+
+    ours, theirs = TwoConvs(name="sub"), KerasTwoConvs(name="sub")
+    x = RNG.standard_normal((2, 8, 8, 1)).astype(np.float32)
+    ours(x)
+    theirs(x)
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    ours.set_weights(theirs.get_weights())
+    assert_same_outputs(ours, theirs, x)

@@ -786,10 +786,10 @@ class Layer(torch.nn.Module):
 
     @property
     def losses(self):
-        """Weight-regularization losses on the current trainable weights, the
-        activity losses of the last call and ``add_loss`` entries (sublayers
-        included), as scalar tensors."""
-        return self._regularization_losses() + [loss for loss, _ in self._recorded_losses()]
+        """The activity losses of the last call and ``add_loss`` entries, then
+        the weight-regularization losses on the current trainable weights
+        (sublayers included; Keras's order), as scalar tensors."""
+        return [loss for loss, _ in self._recorded_losses()] + self._regularization_losses()
 
     def get_losses_for(self, inputs):
         """Losses conditional on ``inputs``; ``None`` gives the unconditional ones
