@@ -143,6 +143,32 @@ def test_moving_statistics_are_keras_convention():
     assert not layer.moving_mean.requires_grad and layer.moving_mean.grad is None
 
 
+@pytest.mark.parametrize("offset", [10.0, 100.0, 1000.0])
+def test_at_least_as_exact_as_keras_far_from_zero(offset):
+    # Data whose mean is `offset` standard deviations from 0: torch's fused
+    # pass (x * a + b) and its one-pass statistics against Keras's
+    # (x - mean) * a + b and E[x^2] - E[x]^2, both measured against float64.
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((64, 16)) + offset).astype(np.float32)
+    ours, theirs = paired({}, x.shape)
+    weights = theirs.get_weights()
+    weights[2][:] = offset + 0.1
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    gamma, beta, moving_mean, moving_var = (w.astype(np.float64) for w in weights)
+    x64 = x.astype(np.float64)
+    references = {
+        False: (x64 - moving_mean) / np.sqrt(moving_var + 1e-3) * gamma + beta,
+        True: (x64 - x64.mean(0)) / np.sqrt(x64.var(0) + 1e-3) * gamma + beta,
+    }
+    for training, reference in references.items():
+        scale = np.abs(reference).max()
+        ours_error = np.abs(ours(x, training=training).detach().numpy() - reference).max()
+        keras_error = np.abs(theirs(x, training=training).detach().numpy() - reference).max()
+        assert ours_error <= max(keras_error, OUTPUT_RTOL * scale), (training, ours_error,
+                                                                     keras_error)
+
+
 @pytest.mark.parametrize("shape,axis", [
     pytest.param((4, 3), -1, id="2d"), pytest.param((2, 3, 5, 4), 1, id="4d-channels-first"),
 ])
@@ -441,8 +467,8 @@ def test_regularizer_losses_match_keras():
     ours(x)
     theirs(x)
     assert len(ours.losses) == len(theirs.losses) == 2
-    assert_close(sorted(float(v) for v in ours.losses),
-                 sorted(float(v) for v in theirs.losses), OUTPUT_RTOL, "losses")
+    assert_close(sorted(v.item() for v in ours.losses),
+                 sorted(float(v.detach()) for v in theirs.losses), OUTPUT_RTOL, "losses")
 
 
 # --------------------------------------------------------------------- errors

@@ -15,6 +15,12 @@ from sepconv.layers.layer import Layer
 from sepconv.utils.numbers import check_number
 
 
+_SHAPE_PRESERVING = {
+    getattr(activations, name) for name in activations.__all__
+    if name not in ("get", "serialize", "deserialize", "glu")
+}
+
+
 class ElementwiseLayer(Layer):
     """A weightless layer whose output has its input's shape; built at creation."""
 
@@ -44,6 +50,22 @@ class Activation(ElementwiseLayer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        """The input shape for the built-in activations, but ``glu``, which
+        halves the last axis (Keras 3.15.1 returns the input shape there, which
+        is wrong); a user function's output shape comes from a meta-tensor call."""
+        if self.activation is activations.glu:
+            shape = tuple(input_shape)
+            if shape[-1] is not None and shape[-1] % 2:
+                raise ValueError(
+                    "glu splits the last axis in two halves, so it must have an even "
+                    f"size. Received: input_shape={shape}"
+                )
+            return shape[:-1] + (None if shape[-1] is None else shape[-1] // 2,)
+        if self.activation in _SHAPE_PRESERVING:
+            return tuple(input_shape)
+        return Layer.compute_output_shape(self, input_shape)
 
     def get_config(self):
         config = super().get_config()

@@ -126,15 +126,20 @@ class Dense(WeightOptions, Layer):
         LoRA product when LoRA is enabled."""
         kernel = self._parameters.get("kernel")
         if kernel is None:
-            raise AttributeError(
-                f"Layer '{self.name}' has no kernel yet: build it (call it on an input "
-                "or call `build(input_shape)`) first."
-            )
+            raise AttributeError("kernel")  # explained by __getattr__
         if self.lora_enabled:
             delta = self._parameters["lora_kernel_a"] @ self._parameters["lora_kernel_b"]
             kernel = (kernel + (self.lora_alpha / self.lora_rank) * delta).to(
                 dtype_policies.to_torch_dtype(self.compute_dtype))
         return kernel
+
+    def __getattr__(self, name):
+        if name == "kernel":  # reached when the property finds no kernel weight
+            raise AttributeError(
+                f"Layer '{self.name}' has no kernel yet: build it (call it on an input "
+                "or call `build(input_shape)`) first."
+            )
+        return super().__getattr__(name)
 
     def _input_dim(self, input_shape):
         input_shape = tuple(input_shape)
