@@ -25,8 +25,13 @@ from sepconv.layers.layer import Layer
 
 
 def _describe(inputs):
+    """``inputs`` for an error message: tensors by their shapes."""
     if isinstance(inputs, torch.Tensor):
         return f"a single tensor of shape {tuple(inputs.shape)}"
+    if isinstance(inputs, (list, tuple)):
+        items = [f"tensor of shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else repr(x)
+                 for x in inputs]
+        return f"[{', '.join(items)}]"
     return repr(inputs)
 
 
@@ -37,12 +42,15 @@ class Merge(Layer):
     elementwise layers) and may replace ``merged_shape(shapes)``.
     """
 
-    def _check_list(self, inputs, argument):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+    def _check_list(self, inputs, argument, item=torch.Tensor):
+        """``inputs`` must be a list (or tuple) of at least 2 ``item`` s."""
+        if (not isinstance(inputs, (list, tuple)) or len(inputs) < 2
+                or not all(isinstance(x, item) for x in inputs)):
+            what = "tensors" if item is torch.Tensor else "shapes"
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) merges a list of at "
-                f"least 2 inputs. Received: {argument}="
-                f"{_describe(inputs) if argument == 'inputs' else repr(inputs)}"
+                f"least 2 inputs: `{argument}` must be a list of {what}. Received: "
+                f"{argument}={_describe(inputs) if argument == 'inputs' else repr(inputs)}"
             )
 
     def _check_batch(self, shapes):
@@ -82,17 +90,8 @@ class Merge(Layer):
                 )
         return tuple(output)
 
-    def build(self, input_shape):
-        self.compute_output_shape(input_shape)
-        self.built = True
-
     def compute_output_shape(self, input_shape):
-        self._check_list(input_shape, "input_shape")
-        if not all(isinstance(s, (tuple, list, torch.Size)) for s in input_shape):
-            raise ValueError(
-                f"Layer '{self.name}' expects a list of shapes (tuples). "
-                f"Received: input_shape={input_shape!r}"
-            )
+        self._check_list(input_shape, "input_shape", (tuple, list, torch.Size))
         return self.merged_shape([tuple(s) for s in input_shape])
 
     def call(self, inputs):

@@ -126,6 +126,9 @@ class Reshape(Layer):
                 f"Layer '{self.name}' expects inputs of rank >= 1 (a batch "
                 f"dimension). Received: input_shape={input_shape}"
             )
+        if None in self.target_shape:  # as Keras: a None target dim stays unknown
+            return (input_shape[0],) + tuple(
+                None if d is None or d == -1 else d for d in self.target_shape)
         return (input_shape[0],) + self._resolve(input_shape)
 
     def get_config(self):
