@@ -144,6 +144,79 @@ def test_article_separable_conv2d_442_params_and_names():
     )
 
 
+# ------------------------------ the article: test_model and summary (models)
+def _article_test_model(lib, input_size=(224, 224, 10)):
+    # The article's code, with only the import spelled differently.
+    Input, SeparableConv2D = lib.layers.Input, lib.layers.SeparableConv2D
+    _input = Input(shape=input_size, name="input")
+    _output = SeparableConv2D(32, kernel_size=(3, 3), activation="relu", padding="same")(_input)
+    return lib.models.Model(_input, _output)
+
+
+def test_article_test_model_summary_shows_442_params(capsys):
+    model = _article_test_model(keras)
+    model.summary()
+    printed = capsys.readouterr().out
+    assert "(None, 224, 224, 10)" in printed and "(None, 224, 224, 32)" in printed
+    lines = printed.splitlines()
+    assert " Total params: 442 (1.73 KB)" in lines
+    assert " Trainable params: 442 (1.73 KB)" in lines
+    assert " Non-trainable params: 0 (0.00 B)" in lines
+    row = [line for line in lines if "separable_conv2d" in line][0]
+    assert row.rstrip(" |").endswith("442")
+
+
+def test_article_test_model_computes_what_keras_computes():
+    ours = _article_test_model(keras, (20, 20, 10))
+    theirs = _article_test_model(real_keras, (20, 20, 10))
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(3).standard_normal((2, 20, 20, 10)).astype(np.float32)
+    keras_reference.assert_close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                                 keras_reference.OUTPUT_RTOL, "article test_model")
+
+
+def _mobilenet_block(lib, shape=(32, 32, 32)):
+    # The article's "Conv2-3" block, as a Sequential on (None, 32, 32, 32).
+    return lib.Sequential([
+        lib.Input(shape=shape),
+        lib.layers.DepthwiseConv2D(kernel_size=(3, 3), strides=(1, 1), padding="same",
+                                   use_bias=False),
+        lib.layers.BatchNormalization(),
+        lib.layers.Activation("relu"),
+        lib.layers.Conv2D(64, (1, 1), strides=(1, 1), padding="same", use_bias=False),
+        lib.layers.BatchNormalization(),
+        lib.layers.Activation("relu"),
+    ])
+
+
+def test_mobilenet_block_sequential_counts_2720_params_192_frozen():
+    model = _mobilenet_block(keras)
+    assert model.count_params() == 2720
+    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 192
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert " Total params: 2,720 (10.62 KB)" in lines
+    assert " Non-trainable params: 192 (768.00 B)" in lines
+    reference = _mobilenet_block(real_keras)
+    assert reference.count_params() == 2720
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_mobilenet_block_matches_keras_in_both_modes(training):
+    ours, theirs = _mobilenet_block(keras, (12, 12, 32)), _mobilenet_block(real_keras, (12, 12, 32))
+    rng = np.random.default_rng(4)
+    weights = [w + rng.uniform(0.1, 0.5, w.shape).astype(np.float32)  # non-trivial BN stats
+               for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    x = rng.standard_normal((4, 12, 12, 32)).astype(np.float32)
+    got = ours(x, training=training).detach().numpy()
+    expected = theirs(torch.tensor(x), training=training).detach().numpy()
+    keras_reference.assert_close(got, expected, 1e-4, f"MobileNet block, training={training}")
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):  # moving statistics
+        keras_reference.assert_close(mine, reference, 1e-5, "weights after the call")
+
+
 # ------------------------------------------------ R: layer_separable_conv_2d
 R_KWARGS = dict(strides=(1, 1), padding="valid", data_format=None, dilation_rate=1,
                 depth_multiplier=1, activation=None, use_bias=True)

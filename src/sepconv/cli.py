@@ -14,7 +14,8 @@ import numpy as np
 
 
 def run_seed_examples(print_fn=print) -> None:
-    """Run the layer-level examples of Keras's, R keras' and tf.layers' docs."""
+    """Run the examples of Keras's docs and of the DepthwiseConv2D article
+    (its MobileNet block and its 442-parameter test_model, with summaries)."""
     import sepconv as keras
 
     rng = np.random.default_rng(0)
@@ -32,22 +33,28 @@ def run_seed_examples(print_fn=print) -> None:
     y = keras.layers.SeparableConv2D(3, 4, 3, padding="same", activation="relu")(x)
     print_fn(f"  with padding='same': output shape {tuple(y.shape)}")
 
-    print_fn("MobileNet v1 block (depthwise 3x3 'same' then pointwise 1x1) on (1, 56, 56, 32)")
-    depthwise = keras.layers.DepthwiseConv2D(
-        kernel_size=(3, 3), strides=(1, 1), padding="same", use_bias=False
-    )
-    pointwise = keras.layers.Conv2D(64, (1, 1), strides=(1, 1), padding="same", use_bias=False)
-    h = depthwise(rng.random((1, 56, 56, 32)))
-    print_fn(f"  {depthwise.name}: {tuple(h.shape)}, {depthwise.count_params()} params")
-    h = pointwise(h)
-    print_fn(f"  {pointwise.name}: {tuple(h.shape)}, {pointwise.count_params()} params")
+    print_fn("Article MobileNet v1 block (Conv2-3) as a Sequential on (None, 32, 32, 32):")
+    block = keras.Sequential([
+        keras.Input(shape=(32, 32, 32)),
+        keras.layers.DepthwiseConv2D(kernel_size=(3, 3), strides=(1, 1), padding="same",
+                                     use_bias=False),
+        keras.layers.BatchNormalization(),
+        keras.layers.Activation("relu"),
+        keras.layers.Conv2D(64, (1, 1), strides=(1, 1), padding="same", use_bias=False),
+        keras.layers.BatchNormalization(),
+        keras.layers.Activation("relu"),
+    ])
+    block.summary(print_fn=print_fn)
+    out = block.predict(rng.random((2, 32, 32, 32)), verbose=0)
+    print_fn(f"  on (2, 32, 32, 32): output shape {out.shape}")
 
-    print_fn("Article test_model: SeparableConv2D(32, (3, 3), activation='relu', "
-             "padding='same') on input (224, 224, 10)")
-    layer = keras.layers.SeparableConv2D(32, kernel_size=(3, 3), activation="relu", padding="same")
-    layer.build((None, 224, 224, 10))
-    print_fn(f"  {layer.name}: output shape {layer.compute_output_shape((None, 224, 224, 10))}, "
-             f"params {layer.count_params()}")
+    print_fn("Article test_model: Input((224, 224, 10)) -> SeparableConv2D(32, (3, 3), "
+             "activation='relu', padding='same'):")
+    _input = keras.Input(shape=(224, 224, 10), name="input")
+    _output = keras.layers.SeparableConv2D(32, kernel_size=(3, 3), activation="relu",
+                                           padding="same")(_input)
+    model = keras.models.Model(_input, _output)
+    model.summary(print_fn=print_fn)
 
 
 def main(argv=None) -> int:
