@@ -437,6 +437,9 @@ class Layer(torch.nn.Module):
     def _check_input_spec(self, inputs):
         if self.input_spec is None:
             return
+        if isinstance(inputs, torch.Tensor) and not isinstance(self.input_spec, (list, tuple)):
+            self.input_spec.check(inputs, self.name)  # the common case, without the walk
+            return
         specs = self.input_spec if isinstance(self.input_spec, (list, tuple)) else [
             self.input_spec
         ]
@@ -735,6 +738,9 @@ class Layer(torch.nn.Module):
 
     # ----------------------------------------------------------------- losses
     def _clear_call_losses(self):
+        if not self._modules:  # a leaf layer: only its own list
+            self._call_losses.clear()
+            return
         for module in self.modules():
             if isinstance(module, Layer):
                 module._call_losses.clear()
