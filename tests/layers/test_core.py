@@ -228,6 +228,38 @@ def test_dense_lora_alpha_and_enable_lora():
     check_config(ours, theirs)
 
 
+def test_dense_saved_variables_match_keras():
+    # Keras files hold the kernel with LoRA merged in, and the bias; loading
+    # zeroes the LoRA weights. Both directions against Keras's own methods.
+    for kwargs in ({"units": 4}, {"units": 4, "use_bias": False}, {"units": 4, "lora_rank": 2}):
+        ours, theirs = lora_pair(kwargs, kwargs, (3, 5))
+        o_store, k_store = {}, {}
+        ours.save_own_variables(o_store)
+        theirs.save_own_variables(k_store)
+        assert sorted(o_store) == sorted(k_store), kwargs
+        for key in k_store:
+            assert_close(o_store[key], keras.ops.convert_to_numpy(k_store[key]), OUTPUT_RTOL,
+                         f"{kwargs} {key}")
+        # Load Keras's store into a fresh layer: same outputs as Keras's layer.
+        fresh = layers.Dense(name="lora_dense", **kwargs)
+        fresh.build((3, 5))
+        fresh.load_own_variables(k_store)
+        keras_fresh = keras.layers.Dense(name="lora_dense", **kwargs)
+        keras_fresh.build((3, 5))
+        keras_fresh.load_own_variables(k_store)
+        x = np.random.default_rng(5).standard_normal((3, 5)).astype(np.float32)
+        assert_close(fresh(x).detach().numpy(), keras_fresh(x).detach().numpy(), OUTPUT_RTOL,
+                     f"{kwargs} after loading")
+        assert_close(fresh(x).detach().numpy(), theirs(x).detach().numpy(), OUTPUT_RTOL,
+                     f"{kwargs} loaded vs original")
+        if kwargs.get("lora_rank"):
+            assert float(fresh.lora_kernel_b.detach().abs().max()) == 0.0
+    with pytest.raises(ValueError, match=r"holds 2 saved weights.*Received: 1 weights"):
+        layer = layers.Dense(2)
+        layer.build((1, 3))
+        layer.load_own_variables({"0": np.zeros((3, 2), np.float32)})
+
+
 def test_dense_enable_lora_errors():
     layer = layers.Dense(3)
     expect_error(lambda: layer.enable_lora(2), "built")

@@ -22,7 +22,15 @@ _SHAPE_PRESERVING = {
 
 
 class ElementwiseLayer(Layer):
-    """A weightless layer whose output has its input's shape; built at creation."""
+    """A weightless layer whose output has its input's shape; built at creation.
+
+    >>> class Negate(ElementwiseLayer):
+    ...     def call(self, inputs):
+    ...         return -inputs
+    >>> layer = Negate()
+    >>> layer.built, layer.compute_output_shape((None, 3)), layer.count_params()
+    (True, (None, 3), 0)
+    """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -172,7 +172,14 @@ class Dense(WeightOptions, Layer):
         """Freeze ``kernel`` and add the trainable LoRA weights ``lora_kernel_a``
         ``(input_dim, rank)`` and ``lora_kernel_b`` ``(rank, units)`` (float32,
         regularized like the kernel). The layer must be built, without a kernel
-        constraint, and LoRA not yet enabled."""
+        constraint, and LoRA not yet enabled.
+
+        >>> layer = Dense(3)
+        >>> layer.build((None, 4))
+        >>> layer.enable_lora(2, lora_alpha=4)
+        >>> [w.name for w in layer.trainable_weights], layer.lora_alpha
+        (['bias', 'lora_kernel_a', 'lora_kernel_b'], 4)
+        """
         rank = check_positive_int(rank, "rank")
         if lora_alpha is not None:
             lora_alpha = check_number(lora_alpha, "lora_alpha", low=0, low_open=True)
@@ -206,6 +213,47 @@ class Dense(WeightOptions, Layer):
         self.lora_enabled = True
         self.lora_rank = rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+
+    # ---------------------------------------------------------- weight files
+    def save_own_variables(self, store):
+        """Write the weights as Keras files hold them: ``store["0"]`` the kernel
+        (with the LoRA update merged in, as Keras saves it), ``store["1"]`` the
+        bias; the LoRA weights themselves are not saved. Nothing if unbuilt.
+
+        >>> layer = Dense(2, lora_rank=1)
+        >>> layer.build((None, 3))
+        >>> store = {}
+        >>> layer.save_own_variables(store)
+        >>> {key: value.shape for key, value in store.items()}
+        {'0': (3, 2), '1': (2,)}
+        """
+        if not self.built:
+            return
+        values = [self.kernel] + ([self.bias] if self.bias is not None else [])
+        for index, value in enumerate(values):
+            store[str(index)] = value.detach().cpu().numpy().copy()
+
+    def load_own_variables(self, store):
+        """Read what :meth:`save_own_variables` (or Keras) wrote; with LoRA
+        enabled the loaded kernel already holds the update, so the LoRA weights
+        are reset to zero, as Keras does."""
+        if not self.built:
+            return
+        targets = [self._parameters["kernel"]] + ([self.bias] if self.bias is not None else [])
+        if len(store.keys()) != len(targets):
+            raise ValueError(
+                f"Layer '{self.name}' (Dense) holds {len(targets)} saved weights "
+                f"({', '.join(w.name for w in targets)}); the file must list as many. "
+                f"Received: {len(store.keys())} weights"
+            )
+        with torch.no_grad():
+            for index, target in enumerate(targets):
+                value = store[str(index)]
+                value = value.detach() if isinstance(value, torch.Tensor) else np.asarray(value)
+                target.assign(torch.as_tensor(value))
+            if self.lora_enabled:
+                self._parameters["lora_kernel_a"].zero_()
+                self._parameters["lora_kernel_b"].zero_()
 
     # ------------------------------------------------------------------- call
     def call(self, inputs):

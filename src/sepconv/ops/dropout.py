@@ -24,7 +24,11 @@ import torch.nn.functional as F
 
 def concrete_noise_shape(input_shape, noise_shape):
     """``noise_shape`` with None entries taken from ``input_shape``; it must have
-    the input's rank and each entry must equal the input's size or be 1."""
+    the input's rank and each entry must equal the input's size or be 1.
+
+    >>> concrete_noise_shape((2, 3), (None, 1)), concrete_noise_shape((2, 3), None)
+    ((2, 1), (2, 3))
+    """
     input_shape = tuple(input_shape)
     if noise_shape is None:
         return input_shape
@@ -51,6 +55,11 @@ def dropout(x, rate, noise_shape=None, generator=None):
     ``rate`` in [0, 1] (1 gives zeros); ``noise_shape`` as
     :func:`concrete_noise_shape`; ``generator`` a ``torch.Generator`` on
     ``x``'s device, or None for torch's global random state.
+
+    >>> import torch
+    >>> out = dropout(torch.ones(1000), 0.25, generator=torch.Generator().manual_seed(0))
+    >>> sorted(set(round(v, 4) for v in out.tolist()))
+    [0.0, 1.3333]
     """
     if rate == 0:
         return x

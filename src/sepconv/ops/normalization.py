@@ -147,6 +147,12 @@ def batch_norm_training(x, axis=-1, offset=None, scale=None, epsilon=1e-3):
     Keras uses for both normalizing and the moving average); gradients of the
     outputs flow through the statistics; ``mean`` and ``variance`` are
     detached vectors (one value per position of the normalized axes).
+
+    >>> import torch
+    >>> x = torch.tensor([[[0.0, 4.0]], [[2.0, 6.0]]])      # (batch, channels=1, 2)
+    >>> out, mean, var = batch_norm_training(x, axis=1, epsilon=0.0)
+    >>> mean.tolist(), var.tolist()
+    ([3.0], [5.0])
     """
     axes = normalized_axes(x.ndim, axis)
     view, restore = _channels_first_view(x, axes)
@@ -205,7 +211,14 @@ def masked_moments(x, mask, axis=-1, epsilon=1e-7):
 def moving_average(variable, value, momentum):
     """Set ``variable`` to ``variable * momentum + value * (1 - momentum)`` in
     place, outside autograd (Keras's moving-statistics update); ``value`` has
-    as many elements as ``variable``."""
+    as many elements as ``variable``.
+
+    >>> import torch
+    >>> moving = torch.ones(2)
+    >>> moving_average(moving, torch.tensor([3.0, 5.0]), momentum=0.75)
+    >>> moving.tolist()
+    [1.5, 2.0]
+    """
     with torch.no_grad():
         value = value.detach().reshape(variable.shape).to(variable.dtype)
         variable.copy_(variable * momentum + value * (1.0 - momentum))
