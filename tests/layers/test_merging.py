@@ -138,15 +138,23 @@ def test_concatenate_default_config():
 
 # ------------------------------------------------------------------- errors
 
-def test_merge_needs_a_list_of_two():
+def test_merge_needs_a_list():
     x = torch.zeros(2, 3)
     for cls in (layers.Add, layers.Concatenate):
-        expect_error(lambda: cls()(x), "list of at least 2", r"inputs=a single tensor of shape \(2, 3\)")
-        expect_error(lambda: cls()([x]), "list of at least 2", r"inputs=\[tensor")
-        expect_error(lambda: cls().compute_output_shape((2, 3)), "at least 2",
+        expect_error(lambda: cls()(x), "non-empty list", r"inputs=a single tensor of shape \(2, 3\)")
+        expect_error(lambda: cls().compute_output_shape([]), "non-empty list",
+                     r"input_shape=\[\]")
+        expect_error(lambda: cls().compute_output_shape((2, 3)), "non-empty list",
                      r"input_shape=\(2, 3\)")
-        expect_error(lambda: cls().compute_output_shape([(2, 3)]), "at least 2",
-                     r"input_shape=\[\(2, 3\)\]")
+
+
+def test_a_single_input_passes_through_like_keras():
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    for name in ("Add", "Concatenate"):
+        ours = getattr(layers, name)()([torch.tensor(x)])
+        theirs = getattr(keras.layers, name)()([torch.tensor(x)])
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert getattr(layers, name)().compute_output_shape([(None, 3)]) == (None, 3)
 
 
 @pytest.mark.parametrize("shapes,received", [

@@ -1,6 +1,6 @@
 """Merging layers: combine a list of tensors into one (``Add``, ``Concatenate``).
 
-``Merge`` checks that a layer gets a list of at least two tensors with equal
+``Merge`` checks that a layer gets a non-empty list of tensors with equal
 (or unknown) batch sizes and implements Keras's elementwise shape rule:
 non-batch dimensions are aligned from the right, a size-1 dimension
 broadcasts, and an input of lower rank gets size-1 axes inserted after the
@@ -43,13 +43,14 @@ class Merge(Layer):
     """
 
     def _check_list(self, inputs, argument, item=torch.Tensor):
-        """``inputs`` must be a list (or tuple) of at least 2 ``item`` s."""
-        if (not isinstance(inputs, (list, tuple)) or len(inputs) < 2
+        """``inputs`` must be a non-empty list (or tuple) of ``item`` s (one
+        input is allowed and passes through, as in Keras 3)."""
+        if (not isinstance(inputs, (list, tuple)) or not inputs
                 or not all(isinstance(x, item) for x in inputs)):
             what = "tensors" if item is torch.Tensor else "shapes"
             raise ValueError(
-                f"Layer '{self.name}' ({type(self).__name__}) merges a list of at "
-                f"least 2 inputs: `{argument}` must be a list of {what}. Received: "
+                f"Layer '{self.name}' ({type(self).__name__}) merges a list of "
+                f"inputs: `{argument}` must be a non-empty list of {what}. Received: "
                 f"{argument}={_describe(inputs) if argument == 'inputs' else repr(inputs)}"
             )
 
