@@ -21,19 +21,9 @@ import numpy as np
 import pytest
 import torch
 
+from error_checks import expect_error
 from keras_reference import GRAD_RTOL, OUTPUT_RTOL, assert_close, normalize
 from sepconv import layers
-
-
-def expect_error(fn, argument, types=(ValueError, TypeError)):
-    """``fn()`` raises one of ``types`` naming ``argument`` and ending with
-    ``Received: ...``."""
-    with pytest.raises(types) as info:
-        fn()
-    message = str(info.value)
-    assert argument in message, message
-    assert re.search(r"Received: ", message), message
-    return message
 
 
 def run(layer, x_np, r_np, weights):
@@ -262,17 +252,17 @@ def test_dense_saved_variables_match_keras():
 
 def test_dense_enable_lora_errors():
     layer = layers.Dense(3)
-    expect_error(lambda: layer.enable_lora(2), "built")
+    expect_error(lambda: layer.enable_lora(2), "built", r"rank=2")
     layer.build((2, 4))
-    expect_error(lambda: layer.enable_lora(0), "rank")
-    expect_error(lambda: layer.enable_lora(2, lora_alpha=-1), "lora_alpha")
+    expect_error(lambda: layer.enable_lora(0), "`rank`", r"rank=0")
+    expect_error(lambda: layer.enable_lora(2, lora_alpha=-1), "lora_alpha", r"lora_alpha=-1")
     layer.enable_lora(2)
-    expect_error(lambda: layer.enable_lora(2), "already enabled")
+    expect_error(lambda: layer.enable_lora(2), "already enabled", r"rank=2")
     constrained = layers.Dense(3, kernel_constraint="max_norm")
     constrained.build((2, 4))
-    expect_error(lambda: constrained.enable_lora(2), "kernel_constraint")
+    expect_error(lambda: constrained.enable_lora(2), "kernel_constraint", r"kernel_constraint=")
     expect_error(lambda: layers.Dense(3, lora_rank=2, kernel_constraint="max_norm").build((2, 4)),
-                 "kernel_constraint")
+                 "kernel_constraint", r"kernel_constraint=")
 
 
 DENSE_BAD = [
@@ -290,16 +280,17 @@ def test_dense_bad_arguments(argument, value):
     kwargs = {"units": 3, argument: value}
     if argument == "lora_alpha":
         kwargs["lora_rank"] = 2
-    expect_error(lambda: layers.Dense(**kwargs), argument)
+    expect_error(lambda: layers.Dense(**kwargs), re.escape(argument), re.escape(argument) + "=")
 
 
 def test_dense_bad_inputs():
     layer = layers.Dense(3, name="fc")
-    expect_error(lambda: layer(torch.ones(4)), "rank")
-    expect_error(lambda: layer.compute_output_shape((4,)), "rank >= 2")
-    expect_error(lambda: layers.Dense(3).build((2, None)), "last dimension")
+    expect_error(lambda: layer(torch.ones(4)), "rank", r"inputs.shape=\(4,\)")
+    expect_error(lambda: layer.compute_output_shape((4,)), "rank >= 2", r"input_shape=\(4,\)")
+    expect_error(lambda: layers.Dense(3).build((2, None)), "last dimension",
+                 r"input_shape=\(2, None\)")
     layer(torch.ones(2, 4))
-    expect_error(lambda: layer(torch.ones(2, 5)), "must have size 4")
+    expect_error(lambda: layer(torch.ones(2, 5)), "must have size 4", r"inputs.shape=\(2, 5\)")
     with pytest.raises(AttributeError, match="build"):
         layers.Dense(3).kernel
 
@@ -428,4 +419,4 @@ DROPOUT_BAD = [
     pytest.param(a, v, id=f"{a}={v!r}") for a, v in DROPOUT_BAD])
 def test_dropout_bad_arguments(argument, value):
     kwargs = {"rate": 0.5, argument: value}
-    expect_error(lambda: layers.Dropout(**kwargs), argument)
+    expect_error(lambda: layers.Dropout(**kwargs), re.escape(argument), re.escape(argument) + "=")

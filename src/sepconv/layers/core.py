@@ -27,12 +27,8 @@ from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
 from sepconv.layers.weight_options import WeightOptions
 from sepconv.ops import dropout as dropout_ops
-from sepconv.utils.numbers import check_number
+from sepconv.utils.numbers import check_number, is_int
 from sepconv.utils.validation import check_bool, check_positive_int
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 class Dense(WeightOptions, Layer):
@@ -101,8 +97,9 @@ class Dense(WeightOptions, Layer):
             )
         self.quantization_config = None
         if lora_rank is not None:
-            if not _is_int(lora_rank) or lora_rank < 0:
-                raise (TypeError if not _is_int(lora_rank) else ValueError)(
+            if not is_int(lora_rank) or lora_rank < 0:
+                error = ValueError if is_int(lora_rank) else TypeError
+                raise error(
                     "The `lora_rank` argument must be None or a positive integer (the "
                     f"rank of the LoRA update). Received: lora_rank={lora_rank!r}"
                 )
@@ -295,7 +292,7 @@ def _check_noise_shape(noise_shape):
         raise TypeError(f"{rule}. Received: noise_shape={noise_shape!r}")
     noise_shape = tuple(noise_shape)
     for dim in noise_shape:
-        if dim is not None and not _is_int(dim):
+        if dim is not None and not is_int(dim):
             raise TypeError(f"{rule}. Received: noise_shape={noise_shape!r}")
         if dim is not None and dim < 1:
             raise ValueError(f"{rule}. Received: noise_shape={noise_shape!r}")
@@ -331,7 +328,7 @@ class Dropout(ElementwiseLayer):
         super().__init__(**kwargs)
         self.rate = check_number(rate, "rate", low=0, high=1)
         self.noise_shape = _check_noise_shape(noise_shape)
-        if seed is not None and not _is_int(seed):
+        if seed is not None and not is_int(seed):
             raise TypeError(
                 "The `seed` argument must be None or an integer. "
                 f"Received: seed={seed!r}"

@@ -20,7 +20,6 @@ Weights (Keras's names and order): ``gamma`` (if ``scale``), ``beta`` (if
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from sepconv import config as sepconv_config
@@ -29,21 +28,17 @@ from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
 from sepconv.layers.weight_options import WeightOptions
 from sepconv.ops import normalization as norm_ops
-from sepconv.utils.numbers import check_number
+from sepconv.utils.numbers import check_number, is_int
 from sepconv.utils.validation import check_bool
 
 _RENORM_CLIPPING_KEYS = ("rmax", "rmin", "dmax")
 
 
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_axis(axis):
     """An int, or a non-empty list/tuple of ints (kept as a list)."""
-    if _is_int(axis):
+    if is_int(axis):
         return int(axis)
-    if isinstance(axis, (list, tuple)) and axis and all(_is_int(a) for a in axis):
+    if isinstance(axis, (list, tuple)) and axis and all(is_int(a) for a in axis):
         return [int(a) for a in axis]
     raise TypeError(
         "The `axis` argument must be an integer (the features axis, e.g. -1, or 1 "
@@ -171,14 +166,10 @@ class BatchNormalization(WeightOptions, Layer):
         self.renorm_momentum = check_number(renorm_momentum, "renorm_momentum", low=0, high=1)
 
     # ------------------------------------------------------------------ build
-    def _axes_and_sizes(self, input_shape):
-        axes = norm_ops.normalized_axes(len(input_shape), self.axis)
-        sizes = [input_shape[a] for a in axes]
-        return axes, sizes
-
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        axes, sizes = self._axes_and_sizes(input_shape)
+        axes = norm_ops.normalized_axes(len(input_shape), self.axis)
+        sizes = [input_shape[a] for a in axes]
         if None in sizes:
             raise ValueError(
                 f"The normalized axis {self.axis} of the inputs of layer '{self.name}' "
@@ -240,8 +231,7 @@ class BatchNormalization(WeightOptions, Layer):
             else:
                 outputs, mean, variance = norm_ops.batch_norm_training(
                     x, axes, offset=beta, scale=gamma, epsilon=self.epsilon)
-                norm_ops.moving_average(self.moving_mean, mean, self.momentum)
-                norm_ops.moving_average(self.moving_variance, variance, self.momentum)
+                self._update_moving_statistics(mean, variance)
         else:
             outputs = norm_ops.batch_normalization(
                 x, self.moving_mean, self.moving_variance, axes,
@@ -270,9 +260,12 @@ class BatchNormalization(WeightOptions, Layer):
         if self.renorm:
             self._update_renorm_statistics(mean.detach(), variance.detach())
         else:
-            norm_ops.moving_average(self.moving_mean, mean, self.momentum)
-            norm_ops.moving_average(self.moving_variance, variance, self.momentum)
+            self._update_moving_statistics(mean, variance)
         return outputs
+
+    def _update_moving_statistics(self, mean, variance):
+        norm_ops.moving_average(self.moving_mean, mean, self.momentum)
+        norm_ops.moving_average(self.moving_variance, variance, self.momentum)
 
     def _renorm_transform(self, mean, variance, gamma, beta):
         """Batch renormalization: ``gamma * r``, ``beta + gamma * d`` with the

@@ -21,6 +21,15 @@ import numbers
 import numpy as np
 
 
+def is_int(value):
+    """Whether ``value`` is an integer (Python or NumPy), bools excluded.
+
+    >>> is_int(3), is_int(np.int64(3)), is_int(True), is_int(3.0)
+    (True, True, False, False)
+    """
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _interval(low, high, low_open, high_open):
     if high is None:
         return f"{'>' if low_open else '>='} {low}"
