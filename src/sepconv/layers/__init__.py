@@ -14,8 +14,8 @@ from sepconv.layers.convolutional import (
     SeparableConv1D,
     SeparableConv2D,
 )
-from sepconv.layers.input_layer import Input, InputLayer
 from sepconv.layers.core import Dense, Dropout
+from sepconv.layers.input_layer import Input, InputLayer
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
 from sepconv.layers.normalization import BatchNormalization
