@@ -12,6 +12,7 @@ torch.Size([2, 16, 16, 8])
 
 from sepconv import (
     activations,
+    applications,
     config,
     constraints,
     dtype_policies,
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "activations",
+    "applications",
     "config",
     "constraints",
     "dtype_policies",
