@@ -26,7 +26,7 @@ def dag_model(lib):
     b = lib.Input(shape=(9, 9, 3), name="b")
     shared = lib.layers.SeparableConv2D(4, 3, padding="same", name="shared")
     merged = lib.layers.Add(name="add")([shared(a), shared(b)])
-    inner = lib.Sequential([lib.Input(shape=(9, 9, 4)),
+    inner = lib.Sequential([lib.Input(shape=(9, 9, 4), name="inner_in"),
                             lib.layers.DepthwiseConv2D(3, name="inner_dw"),
                             lib.layers.Conv2D(5, 1, activation="relu", name="inner_pw")],
                            name="inner")

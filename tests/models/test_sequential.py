@@ -24,7 +24,7 @@ def stack(lib, first_kwargs=None):
 
 def test_sequential_with_input_matches_keras():
     ours, theirs = both(lambda lib: lib.Sequential(
-        [lib.Input(shape=(10, 10, 6))] + stack(lib), name="seq"))
+        [lib.Input(shape=(10, 10, 6), name="seq_in")] + stack(lib), name="seq"))
     assert ours.output_shape == tuple(theirs.output_shape) == (None, 4, 4, 4)
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
     x = RNG.standard_normal((3, 10, 10, 6)).astype(np.float32)
@@ -106,7 +106,7 @@ def test_build_without_shape_is_a_clear_error():
 
 def test_config_round_trip_both_ways():
     ours, theirs = both(lambda lib: lib.Sequential(
-        [lib.Input(shape=(10, 10, 6))] + stack(lib), name="seq"))
+        [lib.Input(shape=(10, 10, 6), name="seq_in")] + stack(lib), name="seq"))
     from_keras = sepconv.Sequential.from_config(keras_config(theirs))
     from_ours = keras.Sequential.from_config(jsonable(ours.get_config()))
     from_keras.set_weights(theirs.get_weights())
