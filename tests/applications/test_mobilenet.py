@@ -4,6 +4,8 @@ same weights at small input sizes, input-shape rules and argument errors."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -29,7 +31,8 @@ DIFFERENTIAL = {
                             pooling="avg"),
     "alpha1_max_32": dict(input_shape=(32, 32, 3), alpha=1.0, include_top=False,
                           pooling="max"),
-    "alpha0.25_top_64": dict(input_shape=(64, 64, 3), alpha=0.25, classes=10),
+    "alpha0.25_top_64_sigmoid": dict(input_shape=(64, 64, 3), alpha=0.25, classes=10,
+                                     classifier_activation="sigmoid"),
     "alpha1_top_32": dict(input_shape=(32, 32, 3), alpha=1.0, classes=6),
     "alpha0.75_dm2_logits": dict(input_shape=(32, 32, 3), alpha=0.75, depth_multiplier=2,
                                  classes=7, dropout=0.3, classifier_activation=None),
@@ -81,6 +84,13 @@ def test_training_flag_reaches_dropout():
     assert not torch.equal(model(x, training=True), model(x, training=False))
 
 
+def test_training_mode_matches_keras_without_dropout():
+    """Batch statistics in every BatchNormalization (dropout off: its mask is random)."""
+    ours, theirs = build_pair("MobileNet", input_shape=(32, 32, 3), alpha=0.25, classes=4,
+                              dropout=0.0)
+    assert_same_outputs(ours, theirs, (4, 32, 32, 3), training=True)
+
+
 def test_input_tensor_is_the_model_input_and_upstream_layers_are_kept():
     def build(lib):
         image = lib.Input(shape=(36, 36, 3), name="image")
@@ -98,6 +108,18 @@ def test_input_tensor_is_the_model_input_and_upstream_layers_are_kept():
     ours.set_weights(theirs.get_weights())
     assert_same_structure(ours, theirs)
     assert_same_outputs(ours, theirs, (2, 36, 36, 3))
+
+
+def test_model_config_round_trips_and_keras_config_loads():
+    ours, theirs = build_pair("MobileNet", input_shape=(32, 32, 3), alpha=0.25, classes=3)
+    x = torch.randn(2, 32, 32, 3)
+    expected = ours(x, training=False)
+    for config in (ours.get_config(), json.loads(json.dumps(theirs.get_config()))):
+        sepconv.utils.clear_session()
+        clone = sepconv.Model.from_config(config)
+        assert [layer.name for layer in clone.layers] == [layer.name for layer in ours.layers]
+        clone.set_weights(ours.get_weights())
+        torch.testing.assert_close(clone(x, training=False), expected, rtol=0, atol=0)
 
 
 def test_keras_input_shape_errors_are_kept():
@@ -133,6 +155,8 @@ def test_unusual_channel_count_warns_as_keras():
     (dict(depth_multiplier=0), "depth_multiplier", "depth_multiplier=0"),
     (dict(dropout=1.5), "dropout", "dropout=1.5"),
     (dict(include_top="yes"), "include_top", "include_top='yes'"),
+    (dict(classifier_activation="nope"), "classifier_activation",
+     "classifier_activation='nope'"),
     (dict(input_shape=(32, 32, None), include_top=False), "input_shape",
      r"input_shape=\(32, 32, None\)"),
     (dict(input_shape=(32.5, 32, 3), include_top=False), "input_shape",

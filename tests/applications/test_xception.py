@@ -51,7 +51,7 @@ def test_pooling_matches_keras(pooling):
                               pooling=pooling, seed=3)
     assert ours.output_shape == (None, 2048)
     assert_same_structure(ours, theirs)
-    assert_same_outputs(ours, theirs, (2, 71, 80, 3))
+    assert_same_outputs(ours, theirs, (2, 71, 71, 3))
 
 
 def test_top_with_few_classes_matches_keras():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
-from sepconv import config, layers
+from sepconv import activations, config, layers
 from sepconv.layers.node import KerasTensor
 from sepconv.utils.validation import check_bool, check_positive_int
 
@@ -38,15 +38,16 @@ def check_weights(weights):
         )
 
 
-def check_head_arguments(include_top, pooling, classes):
+def check_head_arguments(include_top, pooling, classes, classifier_activation):
     """``include_top`` as a bool, after checking ``pooling`` (None, "avg" or
-    "max") and ``classes`` (a positive integer). Both are checked even where
-    they are unused (``pooling`` with a top, ``classes`` without one), since a
-    value outside those rules is a mistake either way.
+    "max"), ``classes`` (a positive integer) and ``classifier_activation``
+    (anything ``sepconv.activations.get`` accepts). All are checked even
+    where they are unused (``pooling`` with a top, ``classes`` without one),
+    since a value outside those rules is a mistake either way.
 
-    >>> check_head_arguments(False, "avg", 1000)
+    >>> check_head_arguments(False, "avg", 1000, "softmax")
     False
-    >>> check_head_arguments(False, "mean", 1000)
+    >>> check_head_arguments(False, "mean", 1000, "softmax")
     Traceback (most recent call last):
     ...
     ValueError: The `pooling` argument must be None, 'avg' or 'max'. Received: pooling='mean'
@@ -58,6 +59,7 @@ def check_head_arguments(include_top, pooling, classes):
             f"Received: pooling={pooling!r}"
         )
     check_positive_int(classes, "classes")
+    activations.get(classifier_activation, "classifier_activation")
     return include_top
 
 

@@ -115,7 +115,8 @@ def MobileNet(  # noqa: N802 (Keras's name)
     ((None, 1, 1, 256), 'mobilenet_0.25_32')
     """
     common.check_weights(weights)
-    include_top = common.check_head_arguments(include_top, pooling, classes)
+    include_top = common.check_head_arguments(include_top, pooling, classes,
+                                              classifier_activation)
     alpha = _check_alpha(alpha)
     depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier")
     dropout = check_number(dropout, "dropout", low=0, high=1)

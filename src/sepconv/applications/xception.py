@@ -112,7 +112,8 @@ def Xception(  # noqa: N802 (Keras's name)
     ((None, 2048), 133)
     """
     common.check_weights(weights)
-    include_top = common.check_head_arguments(include_top, pooling, classes)
+    include_top = common.check_head_arguments(include_top, pooling, classes,
+                                              classifier_activation)
     input_shape = common.resolve_input_shape(input_shape, default_size=299, min_size=71,
                                              require_flatten=include_top)
 
