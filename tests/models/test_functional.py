@@ -82,6 +82,10 @@ def test_config_equals_keras_and_round_trips_both_ways():
     from_ours.set_weights(theirs.get_weights())
     x = [RNG.standard_normal((2, 9, 9, 3)).astype(np.float32) for _ in range(2)]
     assert_same_outputs(from_theirs, from_ours, x)
+    # Keras's config as Python objects (tuples, not yet through JSON) loads too
+    direct = sepconv.Model.from_config(theirs.get_config())
+    direct.set_weights(theirs.get_weights())
+    assert_same_outputs(direct, theirs, x)
 
 
 def test_dict_inputs_and_outputs():

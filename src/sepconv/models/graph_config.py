@@ -14,7 +14,7 @@ from sepconv.saving.serialization import deserialize_layer
 
 
 def _is_keras2_history(value):
-    return (isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str)
+    return (isinstance(value, (list, tuple)) and len(value) >= 3 and isinstance(value[0], str)
             and isinstance(value[1], int) and isinstance(value[2], int))
 
 
@@ -39,7 +39,7 @@ class _GraphBuilder:
             return all(self.ready(item) for item in value.values())
         if _is_keras2_history(value):
             return self.tensor(value) is not None
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):  # tuples: a config not yet through JSON
             return all(self.ready(item) for item in value)
         return True
 
@@ -50,7 +50,7 @@ class _GraphBuilder:
             return {key: self.resolve(item) for key, item in value.items()}
         if _is_keras2_history(value):
             return self.tensor(value)
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [self.resolve(item) for item in value]
         return value
 
