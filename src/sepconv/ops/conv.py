@@ -57,7 +57,8 @@ def _tuple(value, n, name):
     return standardize_tuple(value, n, name)
 
 
-def _spatial_rank(inputs):
+def _spatial_rank(inputs, purpose="a 1D, 2D or 3D convolution"):
+    """The number of spatial dimensions of ``inputs`` (a tensor of rank 3-5)."""
     if not isinstance(inputs, torch.Tensor):
         raise TypeError(
             "`inputs` must be a torch.Tensor. "
@@ -65,8 +66,8 @@ def _spatial_rank(inputs):
         )
     if inputs.ndim not in (3, 4, 5):
         raise ValueError(
-            "`inputs` must have rank 3, 4 or 5 (batch, spatial dims, channels) for "
-            f"a 1D, 2D or 3D convolution. Received: inputs.shape={tuple(inputs.shape)}"
+            "`inputs` must have rank 3, 4 or 5 (batch, 1 to 3 spatial dims, channels) "
+            f"for {purpose}. Received: inputs.shape={tuple(inputs.shape)}"
         )
     return inputs.ndim - 2
 

@@ -49,11 +49,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from sepconv.ops.conv import _channels_first, _restore, _tuple
+from sepconv.ops.conv import _channels_first, _fmt, _restore, _spatial_rank, _tuple
 from sepconv.ops.shapes import (
     conv_output_length,
     same_padding,
-    standardize_data_format,
     standardize_padding,
     standardize_tuple,
 )
@@ -61,25 +60,8 @@ from sepconv.ops.shapes import (
 _MAX_POOL = {2: F.max_pool2d, 3: F.max_pool3d}
 
 
-def _fmt(data_format):
-    if data_format == "channels_last" or data_format == "channels_first":
-        return data_format
-    return standardize_data_format(data_format)
-
-
 def _check_inputs(inputs):
-    """The number of spatial dimensions of ``inputs`` (a tensor of rank 3-5)."""
-    if not isinstance(inputs, torch.Tensor):
-        raise TypeError(
-            "`inputs` must be a torch.Tensor. "
-            f"Received: inputs of type {type(inputs).__name__}"
-        )
-    if inputs.ndim not in (3, 4, 5):
-        raise ValueError(
-            "`inputs` must have rank 3, 4 or 5 (batch, 1 to 3 spatial dims, "
-            f"channels) for pooling. Received: inputs.shape={tuple(inputs.shape)}"
-        )
-    return inputs.ndim - 2
+    return _spatial_rank(inputs, "pooling")
 
 
 def _spatial(shape, data_format):

@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import abc
 
-from sepconv import activations, constraints, initializers, ops, regularizers
+from sepconv import activations, ops, regularizers
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
+from sepconv.layers.weight_options import WeightOptions
 from sepconv.ops import shapes
 from sepconv.utils.validation import check_bool, check_positive_int
 
 
-def initializer_or_default(value, default, argument):
-    """``initializers.get(value)``; None means the documented default, as the
-    Keras docs say ("If None, the default initializer will be used")."""
-    return initializers.get(default if value is None else value, argument)
-
-
-class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
+class ConvolutionBase(WeightOptions, Layer, metaclass=abc.ABCMeta):
     """Shared base of the convolution families; ``rank`` (1, 2 or 3, the number
     of spatial dimensions) is a class attribute of the concrete layers."""
 
@@ -58,25 +53,6 @@ class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
                 f"and dilation_rate={self.dilation_rate}"
             )
         self.input_spec = InputSpec(ndim=rank + 2)
-
-    def configure_weight(self, prefix, initializer, regularizer, constraint, default_initializer):
-        """Store ``{prefix}_initializer``/``_regularizer``/``_constraint`` (looked up
-        and validated); they go into ``get_config`` and into :meth:`add_configured_weight`."""
-        setattr(self, f"{prefix}_initializer", initializer_or_default(
-            initializer, default_initializer, f"{prefix}_initializer"))
-        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer, f"{prefix}_regularizer"))
-        setattr(self, f"{prefix}_constraint", constraints.get(constraint, f"{prefix}_constraint"))
-        self._weight_prefixes = getattr(self, "_weight_prefixes", ()) + (prefix,)
-
-    def add_configured_weight(self, prefix, name, shape):
-        """``add_weight`` with the initializer, regularizer and constraint of ``prefix``."""
-        return self.add_weight(
-            name=name,
-            shape=shape,
-            initializer=getattr(self, f"{prefix}_initializer"),
-            regularizer=getattr(self, f"{prefix}_regularizer"),
-            constraint=getattr(self, f"{prefix}_constraint"),
-        )
 
     def add_bias(self, channels):
         """The ``bias`` weight of ``channels`` values if ``use_bias``, else ``self.bias = None``."""
@@ -159,16 +135,7 @@ class ConvolutionBase(Layer, metaclass=abc.ABCMeta):
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             }
         )
-        for prefix in self._weight_prefixes:
-            config[f"{prefix}_initializer"] = initializers.serialize(
-                getattr(self, f"{prefix}_initializer")
-            )
-            config[f"{prefix}_regularizer"] = regularizers.serialize(
-                getattr(self, f"{prefix}_regularizer")
-            )
-            config[f"{prefix}_constraint"] = constraints.serialize(
-                getattr(self, f"{prefix}_constraint")
-            )
+        config.update(self.weight_options_config())
         return config
 
 
