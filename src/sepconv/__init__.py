@@ -21,6 +21,7 @@ from sepconv import (
     models,
     ops,
     regularizers,
+    saving,
     utils,
 )
 from sepconv.dtype_policies import DTypePolicy
@@ -41,6 +42,7 @@ __all__ = [
     "models",
     "ops",
     "regularizers",
+    "saving",
     "utils",
     "DTypePolicy",
     "Input",

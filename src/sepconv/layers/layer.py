@@ -120,6 +120,22 @@ def _symbolic_outputs(output_shapes, dtype, layer_name):
     return make(output_shapes)
 
 
+def _tracked(name, value):
+    """A public list or tuple of modules assigned to a layer becomes an
+    ``nn.ModuleList`` (a dict of them an ``nn.ModuleDict``), so its layers'
+    weights are the model's, as Keras tracks layers held in lists."""
+    if name.startswith("_") or isinstance(value, torch.nn.Module):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(item, torch.nn.Module) for item in value):
+        return torch.nn.ModuleList(value)
+    if isinstance(value, dict) and value and all(
+            isinstance(key, str) and isinstance(item, torch.nn.Module)
+            for key, item in value.items()):
+        return torch.nn.ModuleDict(value)
+    return value
+
+
 def _shapes_from_json(value):
     """A shape (tuple) or nest of shapes from JSON lists."""
     if isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value):
@@ -614,7 +630,7 @@ class Layer(torch.nn.Module):
             if any(value is p for p in self.__dict__.get("_parameters", {}).values()):
                 object.__setattr__(self, name, value)
                 return
-        super().__setattr__(name, value)
+        super().__setattr__(name, _tracked(name, value))
 
     def _own_weights(self):
         own = [p for p in self._parameters.values() if p is not None]
@@ -725,6 +741,35 @@ class Layer(torch.nn.Module):
         with torch.no_grad():
             for target, value in zip(targets, values):
                 target.copy_(value)
+
+    def save_own_variables(self, store):
+        """Write this layer's own weights (not its sublayers') into ``store`` as
+        Keras files hold them: ``store["0"]``, ``store["1"]``, ... NumPy arrays
+        in Keras's order (trainable, then non-trainable, each in creation order)."""
+        for index, weight in enumerate(self._own_weights()):
+            store[str(index)] = _to_numpy(weight)
+
+    def load_own_variables(self, store):
+        """Read what :meth:`save_own_variables` (or Keras) wrote; the count and
+        every shape must match."""
+        targets = self._own_weights()
+        if len(store.keys()) != len(targets):
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) has {len(targets)} weights "
+                f"({', '.join(w.name for w in targets) or 'none'}), so the saved entry "
+                f"must hold as many. Received: {len(store.keys())} saved weights"
+            )
+        values = [np.asarray(store[str(index)]) for index in range(len(targets))]
+        for index, (target, value) in enumerate(zip(targets, values)):
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(
+                    f"Weight {index} of layer '{self.name}' ({target.path}) has shape "
+                    f"{tuple(target.shape)}; the saved value must too. "
+                    f"Received: shape {tuple(value.shape)}"
+                )
+        with torch.no_grad():
+            for target, value in zip(targets, values):
+                target.copy_(torch.as_tensor(value))
 
     def count_params(self):
         """The number of scalars in the layer's weights; the layer must be built."""

@@ -68,8 +68,15 @@ class Model(Layer):
     # ----------------------------------------------------------------- layers
     @property
     def layers(self):
-        """The model's direct sublayers, in the order they were assigned."""
-        return [child for child in self.children() if isinstance(child, Layer)]
+        """The model's direct sublayers, in the order they were assigned
+        (those held in a list or dict attribute included)."""
+        found = []
+        for child in self.children():
+            if isinstance(child, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+                found += [item for item in child.children() if isinstance(item, Layer)]
+            elif isinstance(child, Layer):
+                found.append(child)
+        return found
 
     def get_layer(self, name=None, index=None):
         """A sublayer by ``name`` or by position ``index`` (exactly one)."""
@@ -111,6 +118,28 @@ class Model(Layer):
         with torch.no_grad():
             outputs = self(x, training=False)
         return _map_structure(lambda t: t.detach().cpu().numpy(), outputs)
+
+    # ----------------------------------------------------------------- saving
+    def save(self, filepath, overwrite=True):
+        """Save architecture and weights to a Keras 3 ``.keras`` archive
+        (atomically: an interrupted save leaves the previous file intact)."""
+        from sepconv.saving.api import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights to ``.weights.h5`` (Keras 3's layout) or
+        ``.safetensors`` (the ``state_dict``)."""
+        from sepconv.saving.api import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        """Load weights from ``.weights.h5``, ``.keras``, legacy ``.h5``
+        (``by_name`` as in Keras 2) or ``.safetensors``."""
+        from sepconv.saving.api import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
     # ---------------------------------------------------------------- summary
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
