@@ -146,3 +146,33 @@ def test_bad_identifiers_raise_with_the_value():
 def test_argument_errors_name_the_value(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_attach_projects_after_every_step_of_a_plain_torch_loop():
+    import sepconv
+
+    torch.manual_seed(0)
+    layer = sepconv.layers.SeparableConv2D(
+        4, 3, depthwise_constraint=ours.MaxNorm(0.5, axis=[0, 1, 2]),
+        pointwise_constraint="non_neg")
+    layer.build((None, 6, 6, 3))
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    handle = ours.attach(optimizer, layer)
+    x = torch.randn(2, 6, 6, 3)
+    for _ in range(5):
+        optimizer.zero_grad()
+        (-(layer(x) ** 2).sum()).backward()  # pushes weights to grow without bound
+        optimizer.step()
+        norms = layer.depthwise_kernel.detach().pow(2).sum(dim=(0, 1, 2)).sqrt()
+        assert float(norms.max()) <= 0.5 + 1e-6
+        assert float(layer.pointwise_kernel.min()) >= 0.0
+    handle.remove()
+    optimizer.zero_grad()
+    (-(layer(x) ** 2).sum()).backward()
+    optimizer.step()
+    assert float(layer.depthwise_kernel.detach().pow(2).sum(dim=(0, 1, 2)).sqrt().max()) > 0.5
+
+
+def test_attach_rejects_non_optimizers():
+    with pytest.raises(TypeError, match="Received: optimizer of type list"):
+        ours.attach([], torch.nn.Linear(1, 1))

@@ -166,6 +166,34 @@ def apply_constraints(module):
     return count
 
 
+def attach(optimizer, module):
+    """Make every ``optimizer.step()`` project ``module``'s constrained
+    weights afterwards (Keras applies constraints "after the optimizer
+    update"), for plain PyTorch training loops. Returns the hook handle;
+    ``handle.remove()`` detaches it.
+
+    >>> import torch, sepconv
+    >>> layer = sepconv.layers.Conv2D(2, 1, kernel_constraint="non_neg")
+    >>> layer.build((None, 3, 3, 1))
+    >>> optimizer = torch.optim.SGD(layer.parameters(), lr=10.0)
+    >>> handle = attach(optimizer, layer)
+    >>> layer(torch.ones(1, 3, 3, 1)).sum().backward()
+    >>> optimizer.step()
+    >>> bool((layer.kernel >= 0).all())
+    True
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            "`optimizer` must be a torch.optim.Optimizer. "
+            f"Received: optimizer of type {type(optimizer).__name__}"
+        )
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(
+            f"`module` must be a torch.nn.Module. Received: module of type {type(module).__name__}"
+        )
+    return optimizer.register_step_post_hook(lambda *_: apply_constraints(module))
+
+
 _REGISTRY = Registry(
     "constraint",
     "keras.constraints",
