@@ -165,7 +165,7 @@ def test_attach_projects_after_every_step_of_a_plain_torch_loop():
         optimizer.step()
         norms = layer.depthwise_kernel.detach().pow(2).sum(dim=(0, 1, 2)).sqrt()
         assert float(norms.max()) <= 0.5 + 1e-6
-        assert float(layer.pointwise_kernel.min()) >= 0.0
+        assert float(layer.pointwise_kernel.detach().min()) >= 0.0
     handle.remove()
     optimizer.zero_grad()
     (-(layer(x) ** 2).sum()).backward()
