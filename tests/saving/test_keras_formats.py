@@ -160,6 +160,8 @@ class KerasSubclassed(keras.Model):
 
 def test_subclassed_models_with_layer_lists_share_the_weights_file(tmp_path):
     x = RNG.standard_normal((2, 8, 8, 3)).astype(np.float32)
+    sepconv.utils.clear_session()  # auto-names (stored as vars attributes) start from zero
+    keras.backend.clear_session()
     ours, theirs = OurSubclassed(name="sub"), KerasSubclassed(name="sub")
     ours(x)
     theirs(x)
