@@ -340,10 +340,10 @@ class Functional(Model):
         }
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
         from sepconv.models.graph_config import rebuild_graph
 
-        inputs, outputs = rebuild_graph(config, custom_objects)
+        inputs, outputs = rebuild_graph(config, custom_objects, safe_mode)
         return cls(inputs, outputs, name=config.get("name"),
                    trainable=config.get("trainable", True))
 

@@ -83,8 +83,9 @@ class _GraphBuilder:
         return [self.structure(value, what) for value in spec]
 
 
-def rebuild_graph(config, custom_objects=None):
-    """``(inputs, outputs)`` KerasTensors of the graph ``config`` describes."""
+def rebuild_graph(config, custom_objects=None, safe_mode=True):
+    """``(inputs, outputs)`` KerasTensors of the graph ``config`` describes
+    (``safe_mode``: see :func:`sepconv.saving.deserialize_keras_object`)."""
     for key in ("layers", "input_layers", "output_layers"):
         if key not in config:
             raise ValueError(
@@ -94,7 +95,7 @@ def rebuild_graph(config, custom_objects=None):
     builder = _GraphBuilder(custom_objects)
     pending = collections.OrderedDict()
     for data in config["layers"]:
-        layer = deserialize_layer(data, custom_objects)
+        layer = deserialize_layer(data, custom_objects, safe_mode)
         builder.layers[layer.name] = layer
         if layer._inbound_nodes and layer._inbound_nodes[0].is_input:
             builder.node_outputs[layer.name].append(layer._inbound_nodes[0].output_tensors)

@@ -52,13 +52,15 @@ class Model(Layer):
         super().__init__(**kwargs)
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
         """A functional graph config (``layers``/``input_layers``/``output_layers``)
-        gives a functional model; otherwise ``cls(**config)``."""
+        gives a functional model; otherwise ``cls(**config)``. ``safe_mode``
+        refuses Python lambdas (see :func:`sepconv.saving.deserialize_keras_object`)."""
         if cls is Model and {"layers", "input_layers", "output_layers"} <= set(config):
             from sepconv.models.functional import Functional
 
-            return Functional.from_config(config, custom_objects=custom_objects)
+            return Functional.from_config(config, custom_objects=custom_objects,
+                                          safe_mode=safe_mode)
         return cls(**config)
 
     def get_compile_config(self):

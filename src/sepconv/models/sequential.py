@@ -233,10 +233,11 @@ class Sequential(Functional):
         self.build(tuple(config["input_shape"]))
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
         from sepconv.saving.serialization import deserialize_layer
 
-        layers = [deserialize_layer(data, custom_objects) for data in config.get("layers", [])]
+        layers = [deserialize_layer(data, custom_objects, safe_mode)
+                  for data in config.get("layers", [])]
         model = cls(layers, name=config.get("name"), trainable=config.get("trainable", True))
         shape = config.get("build_input_shape")
         if not model.built and shape is not None:

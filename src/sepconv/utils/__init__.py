@@ -1,6 +1,15 @@
 """Utilities: ``clear_session`` and Keras-style naming."""
 
 from sepconv.utils.naming import reset_names, to_snake_case, unique_name
+from sepconv.saving.object_registration import (  # Keras has them in keras.utils too
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from sepconv.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def clear_session():

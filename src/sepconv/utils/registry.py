@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import sys
 import types
 
 import numpy as np
@@ -97,6 +98,15 @@ def deserialize_value(value):
     return value
 
 
+def _registration(function, *args):
+    """``sepconv.saving.object_registration.<function>(*args)`` (registered and
+    scoped user objects), or None while that module is not imported yet: no
+    object can be registered before it is, and importing it from here would
+    import sepconv.saving in the middle of importing the layers."""
+    module = sys.modules.get("sepconv.saving.object_registration")
+    return None if module is None else getattr(module, function)(*args)
+
+
 class Registry:
     """The built-ins of one kind of object and how to look them up.
 
@@ -148,6 +158,9 @@ class Registry:
 
     def _by_name(self, name, custom_objects=None):
         """The object or class registered under ``name``, or None."""
+        user_object = _registration("get_registered_object", name, custom_objects)
+        if user_object is not None:
+            return user_object
         if custom_objects and name in custom_objects:
             return custom_objects[name]
         if name in self.presets:
@@ -203,8 +216,8 @@ class Registry:
             module = self.module_overrides.get(cls, self.module)
             registered_name = None
         else:
-            module = cls.__module__
-            registered_name = cls.__name__
+            module = None if cls.__module__ == "__main__" else cls.__module__
+            registered_name = _registration("get_registered_name", cls) or cls.__name__
         return {
             "module": module,
             "class_name": cls.__name__,
@@ -224,8 +237,9 @@ class Registry:
                 "to look it up by when loading. Use a named function (and pass "
                 f"it in `custom_objects` when deserializing). Received: {fn!r}"
             )
+        name = _registration("get_registered_name", fn) or fn.__name__
         return {"module": fn.__module__, "class_name": "function",
-                "config": fn.__name__, "registered_name": fn.__name__}
+                "config": name, "registered_name": name}
 
     def deserialize(self, config, custom_objects=None):
         """The object a config describes: a name, or a dict in Keras 3
