@@ -17,6 +17,7 @@ from sepconv.layers.convolutional import (
 from sepconv.layers.core import Dense, Dropout
 from sepconv.layers.input_layer import Input, InputLayer
 from sepconv.layers.input_spec import InputSpec
+from sepconv.layers.lambda_layer import Lambda
 from sepconv.layers.layer import Layer
 from sepconv.layers.normalization import BatchNormalization
 from sepconv.layers.merging import Add, Concatenate, add, concatenate
@@ -59,6 +60,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "InputSpec",
+    "Lambda",
     "Conv1D",
     "Conv2D",
     "Conv3D",

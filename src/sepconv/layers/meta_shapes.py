@@ -2,7 +2,9 @@
 
 Used by :meth:`Layer.compute_output_shape` when a layer has no shape code of
 its own. Unknown (``None``) dimensions are probed with two different sizes;
-an output dimension that follows them is reported as ``None``.
+an output dimension that follows them is reported as ``None``. A layer whose
+call needs real data (``x.numpy()``, data-dependent control flow) is, as in
+Keras, run once more on CPU zeros, without gradients.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ def _is_shape(value):
     return isinstance(value, tuple) and all(d is None or isinstance(d, int) for d in value)
 
 
-def _meta_inputs(shapes, dtype):
+def _probe_inputs(shapes, dtype, device):
     if _is_shape(shapes):
-        return torch.empty(shapes, dtype=dtype, device="meta")
+        return torch.zeros(shapes, dtype=dtype, device=device)
     if isinstance(shapes, dict):
-        return {k: _meta_inputs(s, dtype) for k, s in shapes.items()}
-    return [_meta_inputs(s, dtype) for s in shapes]
+        return {k: _probe_inputs(s, dtype, device) for k, s in shapes.items()}
+    return [_probe_inputs(s, dtype, device) for s in shapes]
 
 
 def _output_shapes(outputs):
@@ -81,9 +83,15 @@ def output_shape_by_meta_call(layer, input_shape):
     if not layer.built:
         layer._build_from_shapes(input_shape, None)
     dtype = getattr(torch, layer.compute_dtype)
-    results = []
-    with shape_inference():  # the layer swaps its weights for meta stand-ins
-        for size in _PROBE_SIZES:
-            inputs = _meta_inputs(_probe_shapes(input_shape, size), dtype)
-            results.append(_output_shapes(layer(inputs)))
-    return _merge(*results)
+
+    def probe(run, device):
+        return _merge(*(_output_shapes(run(_probe_inputs(_probe_shapes(input_shape, size),
+                                                         dtype, device)))
+                        for size in _PROBE_SIZES))
+
+    try:
+        with shape_inference():  # the layer swaps its weights for meta stand-ins
+            return probe(layer, "meta")
+    except Exception:
+        with torch.no_grad():  # call() directly: no activity losses recorded
+            return probe(layer.call, "cpu")
