@@ -11,6 +11,7 @@ head used when ``include_top=False``.
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 
 from sepconv import activations, config, layers
@@ -21,21 +22,46 @@ POOLING_MODES = (None, "avg", "max")
 
 
 def check_weights(weights):
-    """``weights`` must be None: sepconv downloads no pretrained weights.
+    """``weights`` as None (random initialization) or the path of a local
+    weights file to load once the model is built (see :func:`load_weights`).
+    sepconv downloads nothing, so "imagenet" is refused.
 
     >>> check_weights(None)
     >>> check_weights("imagenet")
     Traceback (most recent call last):
     ...
-    ValueError: The `weights` argument must be None (random initialization): sepconv does not download pretrained weights, and loading a weights file into the model goes through sepconv's saving module (`model.load_weights(path)`). Received: weights='imagenet'
+    ValueError: The `weights` argument must be None (random initialization) or the path of a local weights file, such as a keras.applications weights file (.h5) saved on this machine: sepconv downloads no pretrained weights. Received: weights='imagenet'
     """
-    if weights is not None:
-        raise ValueError(
-            "The `weights` argument must be None (random initialization): sepconv "
-            "does not download pretrained weights, and loading a weights file into "
-            "the model goes through sepconv's saving module "
-            f"(`model.load_weights(path)`). Received: weights={weights!r}"
-        )
+    if weights is None:
+        return None
+    if isinstance(weights, (str, os.PathLike)) and os.fspath(weights) != "imagenet":
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"The `weights` file does not exist: pass None or the path of a local "
+                f"weights file. Received: weights={weights!r}"
+            )
+        return path
+    raise ValueError(
+        "The `weights` argument must be None (random initialization) or the path of a "
+        "local weights file, such as a keras.applications weights file (.h5) saved on "
+        f"this machine: sepconv downloads no pretrained weights. Received: weights={weights!r}"
+    )
+
+
+def load_weights(model, weights):
+    """Load the file :func:`check_weights` accepted into the built ``model``:
+    a legacy ``.h5`` / ``.hdf5`` file (as keras.applications ships) in layer
+    order, any other format through ``model.load_weights``."""
+    if weights is None:
+        return model
+    if weights.endswith((".h5", ".hdf5")) and not weights.endswith(".weights.h5"):
+        from sepconv.saving.legacy_h5 import load_weights_from_legacy_h5
+
+        load_weights_from_legacy_h5(model, weights)
+    else:
+        model.load_weights(weights)
+    return model
 
 
 def check_head_arguments(include_top, pooling, classes, classifier_activation):

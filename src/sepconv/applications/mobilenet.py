@@ -99,9 +99,10 @@ def MobileNet(  # noqa: N802 (Keras's name)
         dropout: dropout rate before the classifier, in [0, 1].
         include_top: whether to end in the classifier (global pooling,
             dropout, 1x1 convolution to ``classes``, ``classifier_activation``).
-        weights: must be None (random initialization). sepconv downloads no
-            pretrained weights; load a weights file through sepconv's saving
-            module (``model.load_weights``).
+        weights: None (random initialization) or the path of a local
+            weights file for this configuration, such as a keras.applications
+            ``.h5`` file (loaded in layer order). sepconv downloads nothing:
+            "imagenet" is refused.
         input_tensor: a symbolic tensor (``sepconv.Input`` or a layer output)
             to build the network on.
         pooling: without the top, None (4-D feature map), "avg" or "max"
@@ -114,7 +115,7 @@ def MobileNet(  # noqa: N802 (Keras's name)
     >>> model.output_shape, model.name
     ((None, 1, 1, 256), 'mobilenet_0.25_32')
     """
-    common.check_weights(weights)
+    weights = common.check_weights(weights)
     include_top = common.check_head_arguments(include_top, pooling, classes,
                                               classifier_activation)
     alpha = _check_alpha(alpha)
@@ -135,4 +136,5 @@ def MobileNet(  # noqa: N802 (Keras's name)
 
     if name is None:
         name = f"mobilenet_{alpha:0.2f}_{rows}"
-    return Model(inputs, x, name=name)
+    model = Model(inputs, x, name=name)
+    return common.load_weights(model, weights)

@@ -91,9 +91,10 @@ def Xception(  # noqa: N802 (Keras's name)
     Args:
         include_top: whether to end in the classifier (global average
             pooling and a Dense layer of ``classes`` units).
-        weights: must be None (random initialization). sepconv downloads no
-            pretrained weights; load a weights file through sepconv's saving
-            module (``model.load_weights``).
+        weights: None (random initialization) or the path of a local
+            weights file for this configuration, such as a keras.applications
+            ``.h5`` file (loaded in layer order). sepconv downloads nothing:
+            "imagenet" is refused.
         input_tensor: a symbolic tensor (``sepconv.Input`` or a layer output)
             to build the network on.
         input_shape: image shape without the batch dimension, ``(rows, cols,
@@ -111,7 +112,7 @@ def Xception(  # noqa: N802 (Keras's name)
     >>> model.output_shape, len(model.layers)
     ((None, 2048), 133)
     """
-    common.check_weights(weights)
+    weights = common.check_weights(weights)
     include_top = common.check_head_arguments(include_top, pooling, classes,
                                               classifier_activation)
     input_shape = common.resolve_input_shape(input_shape, default_size=299, min_size=71,
@@ -130,4 +131,5 @@ def Xception(  # noqa: N802 (Keras's name)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = common.pooling_head(x, pooling)
-    return Model(inputs, x, name="xception" if name is None else name)
+    model = Model(inputs, x, name="xception" if name is None else name)
+    return common.load_weights(model, weights)
