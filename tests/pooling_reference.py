@@ -101,7 +101,6 @@ def replicate_average_pool(x, pool_size, strides, data_format):
     when the padding is asymmetric: pad by repeating the edge, then average
     full windows (the replicas count)."""
     x = _channels_first(np.asarray(x, dtype=np.float64), data_format)
-    rank = x.ndim - 2
     splits = [tf_same_split(n, k, s) for n, k, s in zip(x.shape[2:], pool_size, strides)]
     padded = np.pad(x, [(0, 0), (0, 0)] + splits, mode="edge")
     return _restore(pool(padded, pool_size, strides, "valid", "average",

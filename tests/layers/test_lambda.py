@@ -347,3 +347,20 @@ def test_sequential_with_a_named_function_from_keras():
     ours = guarded(sepconv.Sequential.from_config, config, safe_mode=False,
                                           custom_objects={"twice": lambda t: t * 2})
     assert torch.equal(ours(x), x * 2)
+
+
+def test_a_keras_file_with_a_lambda_is_refused_until_allowed(tmp_path):
+    fn = lambda t: t * 3 - 1  # noqa: E731
+    theirs = keras_model_with_a_lambda(fn)
+    path = tmp_path / "with_lambda.keras"
+    theirs.save(path)
+    with pytest.raises(ValueError) as refused, no_code_from_configs():
+        sepconv.models.load_model(path)
+    message = str(refused.value)
+    assert "refused in safe mode" in message and "safe_mode=False" in message
+    assert "custom_objects" in message and "'lam'" in message
+    with no_code_from_configs():
+        ours = sepconv.models.load_model(path, safe_mode=False, custom_objects={"lam": fn})
+    x = np.random.default_rng(2).standard_normal((4, 4)).astype("float32")
+    assert_close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), OUTPUT_RTOL,
+                 "model with a Lambda from a .keras file")

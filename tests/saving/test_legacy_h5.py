@@ -177,6 +177,62 @@ def test_keras_applications_mobilenet_and_xception_load_as_models(tmp_path):
         assert_same_predictions(ours, theirs)
 
 
+# ------------------------------------------------ sepconv writes, Keras reads
+@pytest.mark.parametrize("kind", BUILDERS)
+def test_sepconv_h5_file_loads_in_keras_and_back(kind, tmp_path):
+    ours = randomized(BUILDERS[kind](sepconv))
+    path = tmp_path / "model.h5"
+    ours.save(path)
+    theirs = keras.models.load_model(path)
+    assert [layer.name for layer in theirs.layers] == [layer.name for layer in ours.layers]
+    assert_same_predictions(ours, theirs)
+    again = sepconv.models.load_model(path)
+    assert_same_predictions(again, theirs)
+
+
+def test_sepconv_applications_save_as_h5_that_keras_loads(tmp_path):
+    for ours in (sepconv.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25,
+                                                weights=None, classes=7),
+                 sepconv.applications.Xception(input_shape=(71, 71, 3), weights=None,
+                                               include_top=False, pooling="avg")):
+        randomized(ours)
+        path = tmp_path / f"{ours.name}.hdf5"
+        ours.save(path)
+        assert_same_predictions(ours, keras.models.load_model(path))
+
+
+def test_h5_save_is_atomic_and_honours_overwrite(tmp_path):
+    model = randomized(sequential_model(sepconv))
+    path = tmp_path / "model.h5"
+    model.save(path)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        model.save(path, overwrite=False)
+    unbuilt = sepconv.Sequential([sepconv.layers.Dense(2)])
+    with pytest.raises(ValueError, match="unbuilt model"):
+        unbuilt.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.h5"]
+    with pytest.raises(ValueError, match=r"save_weights.*Received: filepath='.*w\.weights\.h5'"):
+        model.save(tmp_path / "w.weights.h5")
+
+
+def test_long_layer_name_lists_are_split_into_chunks_both_ways(tmp_path):
+    inputs = sepconv.Input((2,), name="x")
+    h = inputs
+    for index in range(700):
+        h = sepconv.layers.Dense(2, name=f"dense_{'x' * 90}_{index:04d}")(h)
+    model = randomized(sepconv.Model(inputs, h, name="deep"))
+    path = tmp_path / "deep.h5"
+    model.save(path)
+    with h5py.File(path, "r") as h5file:
+        assert "layer_names" not in h5file["model_weights"].attrs
+        assert "layer_names1" in h5file["model_weights"].attrs
+    x = np.ones((2, 2), np.float32)
+    assert_close(sepconv.models.load_model(path).predict(x, verbose=0),
+                 model.predict(x, verbose=0), OUTPUT_RTOL, "predictions")
+
+
 def test_training_config_warns_that_the_model_is_not_compiled(tmp_path):
     theirs = randomized(sequential_model(keras))
     theirs.compile(optimizer="sgd", loss="mse")

@@ -123,8 +123,9 @@ class Model(Layer):
 
     # ----------------------------------------------------------------- saving
     def save(self, filepath, overwrite=True):
-        """Save architecture and weights to a Keras 3 ``.keras`` archive
-        (atomically: an interrupted save leaves the previous file intact)."""
+        """Save architecture and weights to a Keras 3 ``.keras`` archive, or
+        a legacy ``.h5`` file for such names (atomically: an interrupted save
+        leaves the previous file intact)."""
         from sepconv.saving.api import save_model
 
         save_model(self, filepath, overwrite=overwrite)

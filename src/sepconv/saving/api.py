@@ -6,7 +6,7 @@ name ends with         format                                      read/write
 =====================  ==========================================  ===========
 ``.keras``             Keras 3 archive (config + weights)          both
 ``.weights.h5``        Keras 3 weights                             both
-``.h5`` / ``.hdf5``    Keras 2 / tf.keras HDF5 (legacy)            read
+``.h5`` / ``.hdf5``    Keras 2 / tf.keras HDF5 (legacy)            both
 ``.safetensors``       PyTorch ``state_dict`` (optional extra)     both
 =====================  ==========================================  ===========
 
@@ -43,17 +43,23 @@ def _is_legacy_h5(name):
 
 
 def save_model(model, filepath, overwrite=True):
-    """Save ``model`` (architecture and weights) to a ``.keras`` file."""
-    from sepconv.saving.keras_archive import save_archive
-
+    """Save ``model`` (architecture and weights) to a ``.keras`` archive or,
+    as Keras 3 does for such names, a legacy ``.h5`` / ``.hdf5`` file."""
     name = _name(filepath)
-    if not name.endswith(".keras"):
+    if name.endswith(".keras"):
+        from sepconv.saving.keras_archive import save_archive
+
+        save_archive(model, name, overwrite=overwrite)
+    elif _is_legacy_h5(name):
+        from sepconv.saving.legacy_h5_writer import save_model_to_legacy_h5
+
+        save_model_to_legacy_h5(model, name, overwrite=overwrite)
+    else:
         raise ValueError(
-            "sepconv saves whole models as Keras 3 `.keras` archives (which Keras 3 "
-            "loads); the file name must end in `.keras`. "
-            f"Received: filepath={name!r}"
+            "save_model writes Keras 3 `.keras` archives (recommended) or legacy `.h5` / "
+            "`.hdf5` files; the file name must end in one of those (`.weights.h5` is for "
+            f"save_weights). Received: filepath={name!r}"
         )
-    save_archive(model, name, overwrite=overwrite)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

@@ -11,6 +11,13 @@ from sepconv.saving.object_registration import (  # Keras has them in keras.util
 )
 from sepconv.saving.serialization import deserialize_keras_object, serialize_keras_object
 
+__all__ = [
+    "CustomObjectScope", "clear_session", "custom_object_scope", "deserialize_keras_object",
+    "get_custom_objects", "get_registered_name", "get_registered_object",
+    "register_keras_serializable", "reset_names", "serialize_keras_object", "to_snake_case",
+    "unique_name",
+]
+
 
 def clear_session():
     """Reset global state, as ``keras.utils.clear_session()``: layer names
