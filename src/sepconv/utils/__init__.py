@@ -31,4 +31,3 @@ def clear_session():
     reset_names()
 
 
-__all__ = ["clear_session", "reset_names", "to_snake_case", "unique_name"]
