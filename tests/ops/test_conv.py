@@ -1,5 +1,7 @@
 """sepconv.ops convolutions against Keras 3's keras.ops (torch backend)."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -211,3 +213,86 @@ def test_gradient_reaches_every_weight():
     b = torch.randn(5, requires_grad=True)
     ops.separable_conv(x, dw, pw, b, 2, "same").square().sum().backward()
     assert all(t.grad is not None and t.grad.abs().sum() > 0 for t in (x, dw, pw, b))
+
+
+# -- one channel: torch 2.13's CPU kernels mishandle a size-1 channel axis
+# (wrong oneDNN results, or a backward that raises "grad_weight must be
+# contiguous"), and Keras's torch backend inherits that, so the reference here
+# is float64 arithmetic with no conv kernel at all: a sum over kernel taps of
+# strided slices contracted with einsum, differentiated by autograd.
+def direct_conv(x, kernel, strides, depthwise=False):
+    """Valid convolution of channels-first ``x`` with a Keras-layout kernel
+    ``(*k, in, out)``, or ``(*k, in, multiplier)`` when ``depthwise``."""
+    rank = len(strides)
+    sizes = [(n - k) // s + 1 for n, k, s in zip(x.shape[2:], kernel.shape[:rank], strides)]
+    total = 0
+    for tap in itertools.product(*[range(k) for k in kernel.shape[:rank]]):
+        window = x[(slice(None), slice(None)) + tuple(
+            slice(t, t + s * (m - 1) + 1, s) for t, s, m in zip(tap, strides, sizes))]
+        if depthwise:  # output channel c * multiplier + m, as Keras orders them
+            term = torch.einsum("nc...,cm->ncm...", window, kernel[tap]).flatten(1, 2)
+        else:
+            term = torch.einsum("nc...,co->no...", window, kernel[tap])
+        total = total + term
+    return total
+
+
+def float64_reference(op, x, weights, strides, padding, data_format):
+    """(output, gradients of sum(output * ramp) w.r.t. x and each weight, ramp)."""
+    rank = x.ndim - 2
+    channels_first = np.moveaxis(x, -1, 1) if data_format == "channels_last" else x
+    x = torch.tensor(channels_first, dtype=torch.float64, requires_grad=True)
+    kernels = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
+    pads = []
+    for n, k, s in zip(x.shape[2:], kernels[0].shape[:rank], strides):
+        total = max((-(-n // s) - 1) * s + k - n, 0) if padding == "same" else 0
+        pads.append((total // 2, total - total // 2))
+    y = torch.nn.functional.pad(x, [p for pair in reversed(pads) for p in pair])
+    y = direct_conv(y, kernels[0], strides, depthwise=op != "conv")
+    if op == "separable":
+        y = direct_conv(y, kernels[1], (1,) * rank)
+    ramp = torch.linspace(-1, 1, y.numel(), dtype=torch.float64).reshape(y.shape)
+    grads = torch.autograd.grad((y * ramp).sum(), [x] + kernels)
+    y, grad_x = y.detach(), grads[0]
+    if data_format == "channels_last":
+        y, grad_x, ramp = y.movedim(1, -1), grad_x.movedim(1, -1), ramp.movedim(1, -1)
+    return y, [grad_x] + list(grads[1:]), ramp
+
+
+SINGLE_CHANNEL = [
+    # op, rank, spatial, kernel, strides, padding, channels, filters or multiplier
+    ("separable", 2, (5, 1), (5, 4), (1, 3), "same", 1, 2),  # found by the random test
+    ("conv", 2, (5, 1), (4, 4), (1, 2), "same", 1, 3),
+    ("conv", 2, (3, 6), (2, 4), (1, 3), "valid", 1, 2),
+    ("conv", 3, (7, 5, 6), (2, 3, 4), (3, 1, 3), "valid", 1, 2),
+    ("depthwise", 2, (7, 5), (1, 4), (1, 3), "valid", 1, 1),
+    ("depthwise", 3, (4, 4, 3), (1, 3, 3), (2, 1, 2), "valid", 1, 2),
+    ("separable", 3, (2, 7, 2), (2, 1, 2), (2, 1, 3), "same", 1, 1),
+    ("conv", 2, (4, 7), (4, 3), (1, 1), "same", 3, 1),  # one filter: backward raised
+    ("conv", 1, (7,), (2,), (2,), "valid", 3, 1),
+    ("conv", 2, (1, 1), (1, 4), (1, 2), "same", 2, 1),
+]
+
+
+@pytest.mark.parametrize("op, rank, spatial, k, strides, padding, channels, last",
+                         SINGLE_CHANNEL)
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_single_channel_axes_give_right_values_and_gradients(
+        op, rank, spatial, k, strides, padding, channels, last, fmt):
+    rng = np.random.default_rng(7)
+    shape = (2, *spatial, channels) if fmt == "channels_last" else (2, channels, *spatial)
+    x = rng.standard_normal(shape)
+    if op == "conv":
+        weights = [rng.standard_normal(k + (channels, last))]
+    else:
+        weights = [rng.standard_normal(k + (channels, last))]
+        if op == "separable":
+            weights.append(rng.standard_normal((1,) * rank + (channels * last, 2)))
+    expected, expected_grads, ramp = float64_reference(op, x, weights, strides, padding, fmt)
+    tensors = [torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in [x] + weights]
+    out = ours(op, tensors[0], tensors[1:], None, strides=strides, padding=padding,
+               data_format=fmt)
+    grads = torch.autograd.grad((out * ramp.float()).sum(), tensors)
+    assert rel_err(out, expected) < 1e-5
+    for grad, want in zip(grads, expected_grads):
+        assert rel_err(grad, want) < 1e-5

@@ -103,13 +103,39 @@ def _dense_weight(weight, x):
     return weight.contiguous()
 
 
+def _conv_operands(x, weight):
+    """``x`` and ``weight`` laid out for the conv call: the weight densely in
+    ``x``'s memory format, except where a channel axis of size 1 makes the
+    format ambiguous.
+
+    A channels_last tensor with one channel (input channels, or a weight with
+    one output channel) counts as contiguous in both memory formats, and torch
+    2.13's CPU kernels mishandle it: oneDNN computes wrong values for some
+    strided geometries (e.g. a (3, 1, 9, 4) input of strides (36, 1, 4, 1),
+    kernel 5x4, strides (1, 3); Keras's torch backend has the same fault), and
+    the fallback kernel's backward raises "grad_weight must be contiguous".
+    Such operands get the strides of a fresh tensor instead: ``x`` as a view
+    (no copy), the small weight as a dense copy.
+    """
+    if x.shape[1] != 1 and weight.shape[0] != 1:
+        return x, _dense_weight(weight, x)
+    if x.shape[1] == 1:
+        x = x.squeeze(1).unsqueeze(1)
+    return x, weight.clone(memory_format=torch.contiguous_format)
+
+
 def _channels_first(inputs, data_format):
     """A channels-first view (no copy) of ``inputs``."""
     return inputs.movedim(-1, 1) if data_format == "channels_last" else inputs
 
 
 def _restore(out, data_format):
-    return out.movedim(1, -1) if data_format == "channels_last" else out
+    """``out`` back in ``data_format``. One output channel moves by squeeze
+    and unsqueeze, so the gradient coming back has the strides of a fresh
+    tensor (see :func:`_conv_operands` for why that matters)."""
+    if data_format != "channels_last":
+        return out
+    return out.squeeze(1).unsqueeze(-1) if out.shape[1] == 1 else out.movedim(1, -1)
 
 
 def _convolve(x, weight, bias, groups, strides, padding, dilation_rate,
@@ -161,7 +187,7 @@ def _convolve(x, weight, bias, groups, strides, padding, dilation_rate,
     if rank == 1:
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
         strides, dilation, conv_pad = (1,) + strides, (1,) + dilation, [0] + conv_pad
-    weight = _dense_weight(weight, x)
+    x, weight = _conv_operands(x, weight)
     out = _CONV_FN[x.ndim - 2](x, weight, bias, strides, conv_pad, dilation, groups)
     return out.squeeze(2) if rank == 1 else out
 
@@ -174,10 +200,12 @@ def _pointwise(y, kernel, bias):
             f"channel. Received: bias.shape={tuple(bias.shape)}"
         )
     weight = _torch_weight(kernel)
-    if y.ndim == 3:
+    rank_1 = y.ndim == 3
+    if rank_1:
         y, weight = y.unsqueeze(2), weight.unsqueeze(2)
-        return F.conv2d(y, _dense_weight(weight, y), bias).squeeze(2)
-    return _CONV_FN[y.ndim - 2](y, _dense_weight(weight, y), bias)
+    y, weight = _conv_operands(y, weight)
+    out = _CONV_FN[y.ndim - 2](y, weight, bias)
+    return out.squeeze(2) if rank_1 else out
 
 
 def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
