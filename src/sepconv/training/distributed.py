@@ -1,0 +1,52 @@
+"""Where this process stands in a ``torch.distributed`` run.
+
+Without an initialised process group (the usual single-process case) this is
+rank 0 of a world of 1, so code can ask the same questions either way:
+
+>>> rank(), world_size(), is_rank_zero()
+(0, 1, True)
+>>> import torch
+>>> all_reduce_sum([torch.tensor([1.0, 2.0])])
+[tensor([1., 2.])]
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+
+def is_distributed():
+    """Whether a process group with more than one process is initialised."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank():
+    """This process's rank (0 when not distributed)."""
+    return dist.get_rank() if is_distributed() else 0
+
+
+def world_size():
+    """The number of processes (1 when not distributed)."""
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def is_rank_zero():
+    """Whether this process logs and writes files (rank 0 does)."""
+    return rank() == 0
+
+
+def all_reduce_sum(tensors):
+    """``tensors`` summed element-wise over all processes (the tensors
+    themselves when not distributed). Each is reduced in float64 on the
+    process group's device and returned in its own dtype and device."""
+    if not is_distributed():
+        return list(tensors)
+    device = torch.device("cuda", torch.cuda.current_device()) \
+        if dist.get_backend() == "nccl" else torch.device("cpu")
+    summed = []
+    for tensor in tensors:
+        buffer = tensor.detach().to(device=device, dtype=torch.float64).clone()
+        dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+        summed.append(buffer.to(device=tensor.device, dtype=tensor.dtype))
+    return summed
