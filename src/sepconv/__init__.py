@@ -13,6 +13,7 @@ torch.Size([2, 16, 16, 8])
 from sepconv import (
     activations,
     applications,
+    callbacks,
     config,
     constraints,
     dtype_policies,
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "activations",
     "applications",
+    "callbacks",
     "config",
     "constraints",
     "dtype_policies",
