@@ -441,3 +441,26 @@ def test_public_namespace():
     for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
                  "Optimizer", "get", "serialize", "deserialize"):
         assert hasattr(theirs, name) and hasattr(ours, name)
+
+
+def half_rate():
+    return 0.05
+
+
+def test_callable_learning_rate_equals_keras():
+    reference, _, expected = keras_run("Adam", {"learning_rate": lambda module: half_rate})
+    optimizer, _, got = our_run("Adam", {"learning_rate": lambda module: half_rate})
+    for a, b in zip(got, expected):
+        assert_same(a, b, "callable learning rate")
+    assert optimizer.learning_rate == pytest.approx(0.05)
+
+
+def test_deepcopy_gives_an_independent_optimizer():
+    weight = torch.nn.Parameter(torch.ones(2))
+    optimizer = ours.SGD(learning_rate=0.5, momentum=0.5)
+    optimizer.build([weight])
+    weight.grad = torch.ones(2)
+    optimizer.step()
+    clone = copy.deepcopy(optimizer)
+    assert clone.iterations == 1 and clone.get_config() == optimizer.get_config()
+    assert clone.param_groups[0]["params"][0] is not weight

@@ -16,17 +16,10 @@ from __future__ import annotations
 
 import torch
 
-from sepconv.training.optimizers_base import Optimizer, check_rate
+from sepconv.training.optimizer_arguments import check_beta, check_epsilon, check_rate
+from sepconv.training.optimizers_base import Optimizer
 from sepconv.utils.numbers import check_number
 from sepconv.utils.validation import check_bool
-
-
-def _epsilon(value):
-    return check_number(value, "epsilon", low=0)
-
-
-def _beta(value, argument):
-    return check_number(value, argument, low=0, high=1, high_open=True)
 
 
 class SGD(Optimizer):
@@ -97,9 +90,9 @@ class Adam(Optimizer):
             ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
-        self.beta_1 = _beta(beta_1, "beta_1")
-        self.beta_2 = _beta(beta_2, "beta_2")
-        self.epsilon = _epsilon(epsilon)
+        self.beta_1 = check_beta(beta_1, "beta_1")
+        self.beta_2 = check_beta(beta_2, "beta_2")
+        self.epsilon = check_epsilon(epsilon)
         self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def _slots(self):
@@ -175,7 +168,7 @@ class RMSprop(Optimizer):
             gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
         self.rho = check_rate(rho, "rho")
         self.momentum = check_rate(momentum, "momentum")
-        self.epsilon = _epsilon(epsilon)
+        self.epsilon = check_epsilon(epsilon)
         self.centered = check_bool(centered, "centered")
 
     def _slots(self):
@@ -233,7 +226,7 @@ class Adagrad(Optimizer):
             gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
         self.initial_accumulator_value = check_number(
             initial_accumulator_value, "initial_accumulator_value", low=0)
-        self.epsilon = _epsilon(epsilon)
+        self.epsilon = check_epsilon(epsilon)
 
     def _slots(self):
         return {"accumulator": self.initial_accumulator_value}
@@ -270,7 +263,7 @@ class Adadelta(Optimizer):
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
         self.rho = check_rate(rho, "rho")
-        self.epsilon = _epsilon(epsilon)
+        self.epsilon = check_epsilon(epsilon)
 
     def _slots(self):
         return {"accumulated_grad": 0.0, "accumulated_delta_var": 0.0}
@@ -311,9 +304,9 @@ class Adamax(Optimizer):
             ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
-        self.beta_1 = _beta(beta_1, "beta_1")
+        self.beta_1 = check_beta(beta_1, "beta_1")
         self.beta_2 = check_rate(beta_2, "beta_2")
-        self.epsilon = _epsilon(epsilon)
+        self.epsilon = check_epsilon(epsilon)
 
     def _slots(self):
         return {"momentum": 0.0, "norm": 0.0}
@@ -354,9 +347,9 @@ class Nadam(Optimizer):
             ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
             gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
-        self.beta_1 = _beta(beta_1, "beta_1")
-        self.beta_2 = _beta(beta_2, "beta_2")
-        self.epsilon = _epsilon(epsilon)
+        self.beta_1 = check_beta(beta_1, "beta_1")
+        self.beta_2 = check_beta(beta_2, "beta_2")
+        self.epsilon = check_epsilon(epsilon)
         self._u_product = torch.tensor(1.0)
 
     def _slots(self):

@@ -20,34 +20,22 @@ from __future__ import annotations
 
 import collections
 import re
-import warnings
 
 import torch
 
 from sepconv.training import schedules
 from sepconv.training.gradient_clipping import clip_gradients
+from sepconv.training.optimizer_arguments import (
+    check_base_arguments,
+    check_learning_rate,
+    float32,
+)
 from sepconv.utils.naming import to_snake_case, unique_name
-from sepconv.utils.numbers import check_number, is_int
-from sepconv.utils.validation import check_bool
+from sepconv.utils.numbers import check_number
 
 _HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
                "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
                "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
-
-
-def _float32(value):
-    """``value`` rounded to float32, as a Python float (Keras keeps a float
-    learning rate in a float32 variable)."""
-    return float(torch.tensor(value, dtype=torch.float32))
-
-
-def _optional_number(value, argument, **bounds):
-    return None if value is None else check_number(value, argument, **bounds)
-
-
-def check_rate(value, argument):
-    """A hyperparameter in ``[0, 1]`` (``rho``, ``beta_1``, ``momentum``...)."""
-    return check_number(value, argument, low=0, high=1)
 
 
 class Optimizer(torch.optim.Optimizer):
@@ -70,19 +58,21 @@ class Optimizer(torch.optim.Optimizer):
         name: the optimizer's name (default: a unique snake_case name).
     """
 
-    #: per-parameter state slots: name -> initial fill value (subclasses)
     def _slots(self):
+        """Per-parameter state: slot name -> initial fill value (Keras's
+        optimizer-variable names; subclasses)."""
         return {}
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn("Argument `decay` is no longer supported and will be ignored.",
-                          stacklevel=3)
-        if kwargs:
-            raise ValueError(f"Argument(s) not recognized: {kwargs}. Received: {kwargs}")
+        arguments = check_base_arguments(
+            weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm, use_ema=use_ema, ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
         # Hook dicts exist before build so hooks can be registered early and
         # torch's step wrapper reaches the "not built" check.
         for attribute in _HOOK_DICTS:
@@ -92,34 +82,8 @@ class Optimizer(torch.optim.Optimizer):
         self.defaults = {}
         self.built = False
         self.name = unique_name(to_snake_case(type(self).__name__)) if name is None else name
-        self.weight_decay = _optional_number(weight_decay, "weight_decay", low=0)
-        self.clipnorm = _optional_number(clipnorm, "clipnorm", low=0)
-        self.global_clipnorm = _optional_number(global_clipnorm, "global_clipnorm", low=0)
-        self.clipvalue = _optional_number(clipvalue, "clipvalue", low=0)
-        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError(
-                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
-                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                f"global_clipnorm={global_clipnorm}"
-            )
-        self.use_ema = check_bool(use_ema, "use_ema")
-        self.ema_momentum = check_number(ema_momentum, "ema_momentum", low=0, high=1)
-        if ema_overwrite_frequency is not None and (
-                not is_int(ema_overwrite_frequency) or ema_overwrite_frequency < 1):
-            raise ValueError(
-                "`ema_overwrite_frequency` must be an integer >= 1 or None. "
-                f"Received: ema_overwrite_frequency={ema_overwrite_frequency!r}"
-            )
-        self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.loss_scale_factor = _optional_number(loss_scale_factor, "loss_scale_factor",
-                                                  low=0, low_open=True)
-        if gradient_accumulation_steps is not None and (
-                not is_int(gradient_accumulation_steps) or gradient_accumulation_steps < 2):
-            raise ValueError(
-                "`gradient_accumulation_steps` must be an integer >= 2 or None. "
-                f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}"
-            )
-        self.gradient_accumulation_steps = gradient_accumulation_steps
+        for argument, value in arguments.items():
+            setattr(self, argument, value)
         self._iterations = 0
         self._schedule = None
         self._learning_rate = None
@@ -133,14 +97,7 @@ class Optimizer(torch.optim.Optimizer):
         if isinstance(learning_rate, schedules.LearningRateSchedule) or callable(learning_rate):
             self._schedule = learning_rate
             return
-        if not isinstance(learning_rate, float):
-            raise ValueError(
-                "Argument `learning_rate` should be float, or an instance of "
-                "LearningRateSchedule, or a callable (that takes in the current iteration "
-                "value and returns the corresponding learning rate value). "
-                f"Received: learning_rate={learning_rate!r}"
-            )
-        self._learning_rate = _float32(check_number(learning_rate, "learning_rate", low=0))
+        self._learning_rate = check_learning_rate(learning_rate)
 
     @property
     def iterations(self):
@@ -170,7 +127,7 @@ class Optimizer(torch.optim.Optimizer):
         if rate is not None:
             return float(rate)
         if self.built:
-            return _float32(self.param_groups[0]["lr"])
+            return float32(self.param_groups[0]["lr"])
         return self._learning_rate
 
     @learning_rate.setter
@@ -187,7 +144,7 @@ class Optimizer(torch.optim.Optimizer):
                 f"Received: learning_rate={learning_rate!r}"
             )
         self._schedule = None
-        self._learning_rate = _float32(check_number(learning_rate, "learning_rate", low=0))
+        self._learning_rate = float32(check_number(learning_rate, "learning_rate", low=0))
         for group in self.param_groups:
             group["lr"] = self._learning_rate
 
