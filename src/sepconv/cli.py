@@ -1,7 +1,11 @@
-"""The ``sepconv`` command (also ``python -m sepconv``): runs the examples of
-the documents the project follows and prints what they produce.
+"""The ``sepconv`` command (also ``python -m sepconv``).
 
->>> main([]) == 0  # doctest: +ELLIPSIS
+``sepconv demo`` (the default) trains a separable-convolution network and its
+plain-Conv2D twin on handwritten digits and compares them (see
+:mod:`sepconv.demo`); ``sepconv examples`` runs the examples of the documents
+the project follows and prints what they produce.
+
+>>> main(["examples"]) == 0  # doctest: +ELLIPSIS
 sepconv ...
 True
 """
@@ -9,6 +13,7 @@ True
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -57,14 +62,59 @@ def run_seed_examples(print_fn=print) -> None:
     model.summary(print_fn=print_fn)
 
 
-def main(argv=None) -> int:
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}; got {text!r}")
+        return value
+    return parse
+
+
+def _parser():
     parser = argparse.ArgumentParser(
         prog="sepconv",
-        description="Keras's convolution layers on PyTorch: runs the documented examples.",
-    )
-    parser.parse_args(argv)
+        description="Keras's convolution layers on PyTorch. Without a command: the demo.")
+    commands = parser.add_subparsers(dest="command")
+    demo = commands.add_parser(
+        "demo", help="train a separable and a plain-Conv2D network on digits and compare them")
+    demo.add_argument("--epochs", type=_positive(int), default=30)
+    demo.add_argument("--batch-size", type=_positive(int), default=32)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--save", metavar="PATH",
+                      help="where to save the trained separable model (.keras)")
+    demo.add_argument("--data", metavar="DIR",
+                      help="a folder with one sub-folder of images per class "
+                           "(default: scikit-learn's digits)")
+    demo.add_argument("--image-size", type=_positive(int), default=32,
+                      help="side length images from --data are resized to")
+    demo.add_argument("--quiet", action="store_true", help="no summaries or progress bars")
+    commands.add_parser("examples", help="run the documented examples and print their shapes")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     import sepconv
 
     print(f"sepconv {sepconv.__version__} (backend: {sepconv.config.backend()})")
-    run_seed_examples()
+    if args.command == "examples":
+        run_seed_examples()
+        return 0
+    if args.command is None:
+        args = parser.parse_args(["demo"])
+    if args.save is not None and not args.save.endswith(".keras"):
+        parser.error(f"--save must name a .keras file; got {args.save!r}")
+    from sepconv.demo import run_demo
+
+    try:
+        run_demo(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                 save=args.save, data=args.data, image_size=args.image_size, quiet=args.quiet)
+    except (ValueError, ImportError, FileNotFoundError) as error:
+        print(f"sepconv demo: error: {error}", file=sys.stderr)
+        return 2
     return 0

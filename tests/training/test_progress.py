@@ -112,15 +112,12 @@ def test_terminal_bar_matches_keras(epochs, steps, mode):
     mine = run_logger(sepconv, 1, Terminal, epochs=epochs, steps=steps, mode=mode)
     reference = run_logger(keras, 1, Terminal, epochs=epochs, steps=steps, mode=mode)
     ours, theirs = ours_segments(mine), keras_segments(reference)
-    # Intermediate redraws are throttled by time (both every 0.05 s): compare
-    # the first and final state of every bar, and the "Epoch" lines.
+    # Intermediate redraws are throttled by time (both every 0.05 s), so which
+    # of them happen depends on the machine's load: compare the final state
+    # of every bar and the "Epoch" lines.
     def key_states(segments):
-        states = []
-        for segment in segments:
-            if segment.startswith("Epoch") or segment.endswith("\n") or not states \
-                    or states[-1].endswith("\n"):
-                states.append(segment)
-        return states
+        return [segment for segment in segments
+                if segment.startswith("Epoch") or segment.endswith("\n")]
 
     assert key_states(ours) == key_states(theirs)
     assert "\r" in mine and "\x1b[32m" in mine  # redrawn in place, in colour

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from sepconv.layers.layer import Layer, _map_structure
+from sepconv.training.trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A group of layers with training and inference features.
 
     ``Model(inputs, outputs, name=None)`` returns a functional model; a

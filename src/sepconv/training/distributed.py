@@ -12,8 +12,23 @@ rank 0 of a world of 1, so code can ask the same questions either way:
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.distributed as dist
+
+
+def initialize_from_environment():
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1 and
+    ``MASTER_ADDR`` in the environment) unless one is already initialised:
+    gloo on CPU, nccl when CUDA is available. Returns whether distributed."""
+    if dist.is_available() and not dist.is_initialized() \
+            and int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend=backend)
+    return is_distributed()
 
 
 def is_distributed():

@@ -1,0 +1,88 @@
+"""Time one epoch of ``model.fit`` on the demo network against an equivalent
+hand-written PyTorch training loop (same model object, optimizer, data,
+batch size and per-step accuracy bookkeeping).
+
+Epochs alternate between the two contenders in one process; the first of
+each is a warm-up. Prints the median seconds per epoch over ``--epochs``
+epochs and the ratio loop / fit (>= 1 means fit is not slower).
+
+    python benchmarks/bench_fit.py --epochs 9 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import sepconv
+from sepconv.demo.data import load_digits
+from sepconv.demo.networks import build_network
+
+
+def hand_loop_epoch(model, optimizer, x, y, batch_size):
+    """What a PyTorch user writes: shuffle, forward, loss, backward, step,
+    running loss and accuracy."""
+    model.train()
+    order = torch.randperm(len(x))
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        index = order[start:start + batch_size]
+        xb, yb = x[index], y[index]
+        probabilities = model(xb, training=True)
+        loss = torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-7)), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += float(loss) * len(index)
+        correct += int((probabilities.argmax(-1) == yb).sum())
+    return total_loss / len(x), correct / len(x)
+
+
+def run(epochs, batch_size):
+    split = load_digits(seed=0)
+    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
+    fit_model = build_network(x.shape[1:], 10)
+    fit_model.compile(optimizer=sepconv.optimizers.Adam(0.003),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    loop_model = build_network(x.shape[1:], 10)
+    loop_optimizer = torch.optim.Adam(loop_model.parameters(), lr=0.003, eps=1e-7)
+    fit_times, loop_times = [], []
+    for epoch in range(epochs + 1):
+        start = time.perf_counter()
+        fit_model.fit(x.numpy(), y.numpy(), batch_size=batch_size, epochs=1, verbose=0)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        hand_loop_epoch(loop_model, loop_optimizer, x, y, batch_size)
+        loop_seconds = time.perf_counter() - start
+        if epoch:  # the first epoch of each warms up
+            fit_times.append(fit_seconds)
+            loop_times.append(loop_seconds)
+    return statistics.median(fit_times), statistics.median(loop_times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    np.random.seed(0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"batch size {args.batch_size}")
+    print("| run | fit s/epoch | hand loop s/epoch | loop / fit |")
+    print("|---|---|---|---|")
+    ratios = []
+    for run_index in range(args.runs):
+        fit_seconds, loop_seconds = run(args.epochs, args.batch_size)
+        ratios.append(loop_seconds / fit_seconds)
+        print(f"| {run_index + 1} | {fit_seconds:.3f} | {loop_seconds:.3f} | {ratios[-1]:.2f} |")
+    print(f"median loop / fit ratio: {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""What ``compile(loss=..., loss_weights=..., metrics=...)`` means for a
+model's outputs: the data loss of a batch and the metrics to update, with the
+names Keras logs them under.
+
+A single-output model takes one loss and a list of metrics. A model with
+several outputs takes one loss for all of them, or a list (in output order)
+or dict (by output name) of losses, ``loss_weights`` likewise, and metrics as
+a list of lists or a dict; its logs carry ``<output>_loss`` and
+``<output>_<metric>`` entries as Keras's do.
+
+>>> import torch
+>>> objective = Objective("mse", metrics=["mae"], output_names=["out"])
+>>> y, y_pred = torch.zeros(4, 1), torch.ones(4, 1)
+>>> float(objective.data_loss(y, y_pred, None)[0])
+1.0
+>>> objective.update_metrics(y, y_pred, None)
+>>> {name: round(float(value), 3) for name, value in objective.metric_results().items()}
+{'mae': 1.0}
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sepconv.layers.node import flatten
+
+
+def _per_output(value, output_names, argument):
+    """``value`` as a list with one entry per output: a dict by name, a
+    list/tuple in output order, or one value for every output."""
+    count = len(output_names)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(output_names))
+        if unknown:
+            raise ValueError(
+                f"`{argument}` names outputs the model does not have: {unknown}; its "
+                f"outputs are {output_names}. Received: {argument}={value!r}"
+            )
+        return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)) and count > 1:
+        if len(value) != count:
+            raise ValueError(
+                f"`{argument}` must have one entry per output ({count}: {output_names}). "
+                f"Received: {argument} with {len(value)} entries"
+            )
+        return list(value)
+    return [value] * count
+
+
+def _as_loss(spec, losses):
+    """A Loss object for a compile entry: a function (built-in or the
+    user's) is wrapped as Keras wraps it, reducing over the batch."""
+    if spec is None:
+        return None
+    loss = losses.get(spec)
+    if isinstance(loss, losses.Loss):
+        return loss
+    if not callable(loss):
+        raise TypeError(f"A loss must be a name, a Loss or a callable. Received: loss={spec!r}")
+    return losses.LossFunctionWrapper(loss, name=getattr(loss, "__name__", None))
+
+
+class Objective:
+    """Losses, loss weights and metrics of a compiled model (see the module
+    docstring). Metric objects are resolved on the first batch, when the
+    shapes of targets and predictions are known (as Keras resolves
+    ``"accuracy"``)."""
+
+    def __init__(self, loss, loss_weights=None, metrics=None, weighted_metrics=None,
+                 output_names=("output",)):
+        from sepconv import losses
+
+        self.output_names = list(output_names)
+        multi = len(self.output_names) > 1
+        self.losses = [_as_loss(spec, losses)
+                       for spec in _per_output(loss, self.output_names, "loss")]
+        weights = _per_output(1.0 if loss_weights is None else loss_weights,
+                              self.output_names, "loss_weights")
+        self.loss_weights = [1.0 if weight is None else float(weight) for weight in weights]
+        self._metric_specs = self._metric_lists(metrics, "metrics", multi)
+        self._weighted_specs = self._metric_lists(weighted_metrics, "weighted_metrics", multi)
+        self._metrics = None  # [(output index, metric, weighted, log name)]
+
+    def _metric_lists(self, metrics, argument, multi):
+        if metrics is None:
+            return [[] for _ in self.output_names]
+        if not multi:
+            if not isinstance(metrics, (list, tuple)):
+                raise TypeError(
+                    f"`{argument}` must be a list of metrics. Received: {argument}={metrics!r}"
+                )
+            return [list(metrics)]
+        specs = _per_output(metrics, self.output_names, argument)
+        return [[] if spec is None else list(spec) if isinstance(spec, (list, tuple)) else [spec]
+                for spec in specs]
+
+    def _structure(self, value):
+        """``value`` (one tensor, a list, or a dict by output name) as a list
+        in output order."""
+        if isinstance(value, dict):
+            return [value[name] for name in self.output_names]
+        if isinstance(value, (list, tuple)) and len(self.output_names) > 1:
+            return list(value)
+        return [value]
+
+    # ----------------------------------------------------------------- loss
+    def data_loss(self, y_true, y_pred, sample_weight):
+        """(total weighted loss, [per-output losses]) as float32 tensors."""
+        trues, preds = self._structure(y_true), self._structure(y_pred)
+        weights = (self._structure(sample_weight) if isinstance(sample_weight, (list, dict))
+                   else [sample_weight] * len(preds))
+        total, per_output = 0.0, []
+        for loss, weight, true, pred, sw in zip(self.losses, self.loss_weights, trues, preds,
+                                                weights):
+            if loss is None:
+                per_output.append(None)
+                continue
+            if true is None:
+                raise ValueError(
+                    "The model was compiled with a loss but no targets `y` were given. "
+                    "Received: y=None"
+                )
+            value = loss(true, pred.float(), sample_weight=sw)
+            per_output.append(value)
+            total = total + weight * value
+        if not isinstance(total, torch.Tensor):
+            raise ValueError(
+                "No loss to optimize: compile the model with `loss=...`. Received: loss=None"
+            )
+        return total, per_output
+
+    # -------------------------------------------------------------- metrics
+    def _resolve(self, y_true, y_pred):
+        if not any(flatten(self._metric_specs + self._weighted_specs)):
+            self._metrics = []
+            return
+        from sepconv.metrics import resolve_metric
+
+        trues, preds = self._structure(y_true), self._structure(y_pred)
+        multi = len(self.output_names) > 1
+        resolved = []
+        for weighted, specs in ((False, self._metric_specs), (True, self._weighted_specs)):
+            for index, output_specs in enumerate(specs):
+                for spec in output_specs:
+                    metric = resolve_metric(spec, trues[index], preds[index],
+                                            loss=self.losses[index])
+                    name = metric.name
+                    if weighted and not multi:
+                        name = f"weighted_{name}"
+                    if multi:
+                        name = f"{self.output_names[index]}_{name}"
+                    resolved.append((index, metric, weighted, name))
+        self._metrics = resolved
+
+    @property
+    def metrics(self):
+        """The resolved metric objects (empty before the first batch)."""
+        return [metric for _, metric, _, _ in self._metrics or []]
+
+    def update_metrics(self, y_true, y_pred, sample_weight):
+        """Update every metric with a batch (predictions detached)."""
+        if self._metrics is None:
+            self._resolve(y_true, y_pred)
+        if not self._metrics:
+            return
+        trues = self._structure(y_true)
+        preds = [pred.detach().float() for pred in self._structure(y_pred)]
+        weights = (self._structure(sample_weight) if isinstance(sample_weight, (list, dict))
+                   else [sample_weight] * len(preds))
+        for index, metric, weighted, _ in self._metrics:
+            metric.update_state(trues[index], preds[index],
+                                sample_weight=weights[index] if weighted else None)
+
+    def metric_results(self):
+        """``{log name: result tensor}`` in compile order."""
+        return {name: metric.result() for _, metric, _, name in self._metrics or []}
+
+    def reset_metrics(self):
+        for _, metric, _, _ in self._metrics or []:
+            metric.reset_state()
+
+
+def output_names(model):
+    """Keras's output names: the names of the layers that make the outputs."""
+    outputs = getattr(model, "_outputs_struct", None)
+    if outputs is None:
+        return ["output"]
+    if isinstance(outputs, dict):
+        return list(outputs)
+    names = []
+    for index, tensor in enumerate(flatten(outputs)):
+        history = getattr(tensor, "_keras_history", None)
+        names.append(history.layer.name if history is not None else f"output_{index}")
+    return names
