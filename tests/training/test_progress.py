@@ -113,10 +113,12 @@ def test_terminal_bar_matches_keras(epochs, steps, mode):
     reference = run_logger(keras, 1, Terminal, epochs=epochs, steps=steps, mode=mode)
     ours, theirs = ours_segments(mine), keras_segments(reference)
     # Intermediate redraws are throttled by time (both every 0.05 s), so which
-    # of them happen depends on the machine's load: compare the final state
-    # of every bar and the "Epoch" lines.
+    # of them happen, and for a bar of unknown length which step's values the
+    # last one shows, depends on the machine's load: compare the "Epoch" lines
+    # and the final bars up to their timing (the values are compared off a
+    # terminal, where they are deterministic).
     def key_states(segments):
-        return [segment for segment in segments
+        return [mask_times(segment).split(" T/step")[0] for segment in segments
                 if segment.startswith("Epoch") or segment.endswith("\n")]
 
     assert key_states(ours) == key_states(theirs)

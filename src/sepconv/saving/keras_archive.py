@@ -25,7 +25,6 @@ import datetime
 import io
 import json
 import os
-import warnings
 import zipfile
 
 from sepconv.saving.atomic import atomic_write
@@ -158,12 +157,6 @@ def load_archive(path, custom_objects=None, compile=True, safe_mode=True):
         model = _deserialize(config, custom_objects, safe_mode)
         weights = _read_member(archive, WEIGHTS, filename)
     load_weights_h5(model, io.BytesIO(weights), filename=f"{filename}/{WEIGHTS}")
-    if compile and config.get("compile_config"):
-        warnings.warn(
-            f"{filename} holds a training configuration (compile_config); sepconv has no "
-            "compile() yet, so the model is loaded uncompiled with its weights.",
-            stacklevel=3,
-        )
     return model
 
 
