@@ -47,33 +47,18 @@ def _per_output(value, output_names, argument):
     return [value] * count
 
 
-def _as_loss(spec, losses):
-    """A Loss object for a compile entry: a function (built-in or the
-    user's) is wrapped as Keras wraps it, reducing over the batch."""
-    if spec is None:
-        return None
-    loss = losses.get(spec)
-    if isinstance(loss, losses.Loss):
-        return loss
-    if not callable(loss):
-        raise TypeError(f"A loss must be a name, a Loss or a callable. Received: loss={spec!r}")
-    return losses.LossFunctionWrapper(loss, name=getattr(loss, "__name__", None))
-
-
 class Objective:
     """Losses, loss weights and metrics of a compiled model (see the module
-    docstring). Metric objects are resolved on the first batch, when the
-    shapes of targets and predictions are known (as Keras resolves
-    ``"accuracy"``)."""
+    docstring). Loss and metric objects are resolved on the first batch,
+    when the shapes of targets and predictions are known (as Keras resolves
+    ``"crossentropy"`` and ``"accuracy"``)."""
 
     def __init__(self, loss, loss_weights=None, metrics=None, weighted_metrics=None,
                  output_names=("output",)):
-        from sepconv import losses
-
         self.output_names = list(output_names)
         multi = len(self.output_names) > 1
-        self.losses = [_as_loss(spec, losses)
-                       for spec in _per_output(loss, self.output_names, "loss")]
+        self.loss_specs = _per_output(loss, self.output_names, "loss")
+        self.losses = None  # Loss objects, one per output, from the first batch
         weights = _per_output(1.0 if loss_weights is None else loss_weights,
                               self.output_names, "loss_weights")
         self.loss_weights = [1.0 if weight is None else float(weight) for weight in weights]
@@ -106,7 +91,17 @@ class Objective:
     # ----------------------------------------------------------------- loss
     def data_loss(self, y_true, y_pred, sample_weight):
         """(total weighted loss, [per-output losses]) as float32 tensors."""
+        from sepconv.training.losses import resolve_loss
+
         trues, preds = self._structure(y_true), self._structure(y_pred)
+        if any(spec is not None and true is None for spec, true in zip(self.loss_specs, trues)):
+            raise ValueError(
+                "The model was compiled with a loss but no targets `y` were given. "
+                "Received: y=None"
+            )
+        if self.losses is None:
+            self.losses = [resolve_loss(spec, true, pred) for spec, true, pred
+                           in zip(self.loss_specs, trues, preds)]
         weights = (self._structure(sample_weight) if isinstance(sample_weight, (list, dict))
                    else [sample_weight] * len(preds))
         total, per_output = 0.0, []
@@ -115,11 +110,6 @@ class Objective:
             if loss is None:
                 per_output.append(None)
                 continue
-            if true is None:
-                raise ValueError(
-                    "The model was compiled with a loss but no targets `y` were given. "
-                    "Received: y=None"
-                )
             value = loss(true, pred.float(), sample_weight=sw)
             per_output.append(value)
             total = total + weight * value
@@ -142,8 +132,7 @@ class Objective:
         for weighted, specs in ((False, self._metric_specs), (True, self._weighted_specs)):
             for index, output_specs in enumerate(specs):
                 for spec in output_specs:
-                    metric = resolve_metric(spec, trues[index], preds[index],
-                                            loss=self.losses[index])
+                    metric = resolve_metric(spec, trues[index], preds[index])
                     name = metric.name
                     if weighted and not multi:
                         name = f"weighted_{name}"

@@ -48,29 +48,6 @@ def _floats(logs):
     return {name: float(value) for name, value in logs.items()}
 
 
-class _Mean:
-    """A running mean on tensors (no host sync until read)."""
-
-    def __init__(self):
-        self.total = torch.zeros((), dtype=torch.float64)
-        self.count = torch.zeros((), dtype=torch.float64)
-
-    @property
-    def variables(self):
-        return [self.total, self.count]
-
-    def update(self, value, weight):
-        self.total += value.detach().to(torch.float64).cpu() * weight
-        self.count += weight
-
-    def result(self):
-        return self.total / self.count.clamp_min(1.0)
-
-    def reset(self):
-        self.total.zero_()
-        self.count.zero_()
-
-
 class Trainer:
     """Keras's training API, mixed into :class:`sepconv.Model`."""
 
@@ -85,6 +62,7 @@ class Trainer:
         ``device`` moves the model (default: CUDA when available and the
         model is on the CPU)."""
         from sepconv import optimizers
+        from sepconv.metrics import Mean
         from sepconv.training.objectives import Objective, output_names
 
         if steps_per_execution != 1:
@@ -101,8 +79,9 @@ class Trainer:
         self._objective = Objective(loss, loss_weights=loss_weights, metrics=metrics,
                                     weighted_metrics=weighted_metrics,
                                     output_names=output_names(self))
-        self._loss_tracker = _Mean()
+        self._loss_tracker = Mean(name="loss")
         self._output_loss_trackers = None
+        self._training_ready = False
         self.jit_compile = jit_compile is True
         self._compiled_forward = None
         self._ddp = None
@@ -159,8 +138,8 @@ class Trainer:
         objective = getattr(self, "_objective", None)
         if objective is not None:
             if len(objective.output_names) > 1:
-                names += [f"{name}_loss" for name, loss in
-                          zip(objective.output_names, objective.losses) if loss is not None]
+                names += [f"{name}_loss" for name, spec in
+                          zip(objective.output_names, objective.loss_specs) if spec is not None]
             names += list(objective.metric_results())
         return names
 
@@ -168,9 +147,9 @@ class Trainer:
         """Reset the loss tracker and every metric."""
         if getattr(self, "_objective", None) is None:
             return
-        self._loss_tracker.reset()
+        self._loss_tracker.reset_state()
         for tracker in self._output_loss_trackers or []:
-            tracker.reset()
+            tracker.reset_state()
         self._objective.reset_metrics()
 
     # ------------------------------------------------------------- one step
@@ -206,13 +185,19 @@ class Trainer:
             return self._compiled_forward(x, training=training)
         return self(x, training=training)
 
-    def _build_optimizer(self):
+    def _prepare_training(self, x=None):
+        """Once per compile: build the model (a subclassed model gets its
+        weights on a first call on ``x``), the optimizer on the trainable
+        weights, and the list of constrained weights to project."""
+        if not self.built:
+            with torch.no_grad():
+                self(x, training=False)
         optimizer = self.optimizer
         if hasattr(optimizer, "build") and not getattr(optimizer, "built", True):
-            optimizer.build([w for w in self.trainable_weights])
-        if not hasattr(self, "_constrained"):
-            self._constrained = [p for p in self.parameters()
-                                 if getattr(p, "constraint", None) is not None]
+            optimizer.build(list(self.trainable_weights))
+        self._constrained = [p for p in self.parameters()
+                             if getattr(p, "constraint", None) is not None]
+        self._training_ready = True
 
     def _objective_value(self, x, y, sample_weight, training):
         with self._autocast():
@@ -224,23 +209,23 @@ class Trainer:
         return total, per_output, y_pred
 
     def _track(self, total, per_output, y, y_pred, sample_weight, batch_size):
-        self._loss_tracker.update(total, batch_size)
+        from sepconv.metrics import Mean
+
+        self._loss_tracker.update_state(total, sample_weight=batch_size)
         if len(per_output) > 1:
             if self._output_loss_trackers is None:
-                self._output_loss_trackers = [_Mean() for _ in per_output]
+                self._output_loss_trackers = [Mean(name=f"{name}_loss")
+                                              for name in self._objective.output_names]
             for tracker, value in zip(self._output_loss_trackers, per_output):
                 if value is not None:
-                    tracker.update(value, batch_size)
+                    tracker.update_state(value.detach(), sample_weight=batch_size)
         self._objective.update_metrics(y, y_pred, sample_weight)
 
     def _train_step(self, x, y, sample_weight):
         x, y, sample_weight = (self._to_device(x), self._to_device(y),
                                self._to_device(sample_weight))
-        if self.optimizer is not None and hasattr(self.optimizer, "build") \
-                and not getattr(self.optimizer, "built", True) and not self.built:
-            with torch.no_grad():  # a subclassed model gets its weights on a first call
-                self(x, training=False)
-        self._build_optimizer()
+        if not self._training_ready:
+            self._prepare_training(x)
         total, per_output, y_pred = self._objective_value(x, y, sample_weight, training=True)
         optimizer = self.optimizer
         optimizer.zero_grad(set_to_none=True)
@@ -313,8 +298,8 @@ class Trainer:
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                  model=self, verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
-        if self.built:
-            self._build_optimizer()
+        if self.built and not self._training_ready:
+            self._prepare_training()  # callbacks may read the optimizer from here on
         callbacks.on_train_begin()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
