@@ -515,7 +515,26 @@ class Huber(LossFunctionWrapper):
         return Loss.get_config(self)
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
+class _SmoothedCrossentropy(LossFunctionWrapper):
+    """Binary and categorical crossentropy: the same arguments (logits,
+    label smoothing, axis) and config around a different function."""
+
+    def __init__(self, fn, from_logits, label_smoothing, axis, reduction, name, dtype):
+        check_bool(from_logits, "from_logits")
+        _check_label_smoothing(label_smoothing)
+        _check_axis(axis)
+        super().__init__(fn, name=name, reduction=reduction, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+    def get_config(self):
+        return {**Loss.get_config(self), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """Binary crossentropy (probabilities, or logits with ``from_logits``).
 
     >>> BinaryCrossentropy()([[0.0, 1.0]], [[0.4, 0.6]])
@@ -524,21 +543,11 @@ class BinaryCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        check_bool(from_logits, "from_logits")
-        _check_label_smoothing(label_smoothing)
-        _check_axis(axis)
-        super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(binary_crossentropy, from_logits, label_smoothing, axis, reduction,
+                         name, dtype)
 
 
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Crossentropy with one-hot (or soft) labels.
 
     >>> CategoricalCrossentropy(from_logits=True)([[0.0, 1.0]], [[0.0, 0.0]])
@@ -547,18 +556,8 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
-        check_bool(from_logits, "from_logits")
-        _check_label_smoothing(label_smoothing)
-        _check_axis(axis)
-        super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(categorical_crossentropy, from_logits, label_smoothing, axis,
+                         reduction, name, dtype)
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):

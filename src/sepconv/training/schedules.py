@@ -81,7 +81,26 @@ class _DecayBase(LearningRateSchedule):
         self.name = name
 
 
-class ExponentialDecay(_DecayBase):
+class _RateDecay(_DecayBase):
+    """Decay by ``decay_rate`` as a function of ``step / decay_steps``
+    (floored when ``staircase``): exponential and inverse-time decay."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        super().__init__(initial_learning_rate, decay_steps, name)
+        self.decay_rate = check_number(decay_rate, "decay_rate")
+        self.staircase = check_bool(staircase, "staircase")
+
+    def _progress(self, step):
+        p = _step(step) / _f32(self.decay_steps)
+        return torch.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with
     ``staircase=True`` the exponent is floored.
 
@@ -91,23 +110,14 @@ class ExponentialDecay(_DecayBase):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        super().__init__(initial_learning_rate, decay_steps, name)
-        self.decay_rate = check_number(decay_rate, "decay_rate")
-        self.staircase = check_bool(staircase, "staircase")
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _step(step) / _f32(self.decay_steps)
-        if self.staircase:
-            p = torch.floor(p)
-        return _f32(self.initial_learning_rate) * torch.pow(_f32(self.decay_rate), p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return _f32(self.initial_learning_rate) * torch.pow(_f32(self.decay_rate),
+                                                            self._progress(step))
 
 
-class InverseTimeDecay(_DecayBase):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``;
     with ``staircase=True`` the ratio is floored.
 
@@ -117,20 +127,11 @@ class InverseTimeDecay(_DecayBase):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        super().__init__(initial_learning_rate, decay_steps, name)
-        self.decay_rate = check_number(decay_rate, "decay_rate")
-        self.staircase = check_bool(staircase, "staircase")
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _step(step) / _f32(self.decay_steps)
-        if self.staircase:
-            p = torch.floor(p)
-        return _f32(self.initial_learning_rate) / (_f32(1.0) + _f32(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return _f32(self.initial_learning_rate) / (
+            _f32(1.0) + _f32(self.decay_rate) * self._progress(step))
 
 
 class PolynomialDecay(_DecayBase):
