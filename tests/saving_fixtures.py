@@ -1,4 +1,7 @@
-"""Shared by the serialization tests:
+"""Shared by the saving and serialization tests:
+
+* ``sequential_model(lib)``, the same small Sequential model built with
+  ``lib`` = sepconv or keras (every layer family the files must carry);
 
 * ``isolated_registries``, a fixture (autouse once imported): each test gets
   sepconv's and Keras's registries of custom objects as they were before it,
@@ -76,3 +79,18 @@ def no_code_from_configs():
         patch.setattr(builtins, "__import__", guarded_import)
         yield
 
+
+def sequential_model(lib):
+    """SeparableConv2D, BatchNormalization, ReLU, DepthwiseConv2D, grouped
+    Conv2D, pooling and Dense, named alike in sepconv and Keras."""
+    return lib.Sequential([
+        lib.Input((12, 12, 4), name="image"),
+        lib.layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2, name="sep"),
+        lib.layers.BatchNormalization(name="bn"),
+        lib.layers.ReLU(6.0, name="relu"),
+        lib.layers.DepthwiseConv2D(3, strides=2, name="dw"),
+        lib.layers.Conv2D(8, 1, groups=2, name="grouped"),
+        lib.layers.MaxPooling2D(name="pool"),
+        lib.layers.GlobalAveragePooling2D(name="gap"),
+        lib.layers.Dense(3, activation="softmax", name="head"),
+    ], name="seq")

@@ -15,22 +15,9 @@ import torch  # noqa: E402
 
 import sepconv  # noqa: E402
 from keras_reference import OUTPUT_RTOL, assert_close  # noqa: E402
+from saving_fixtures import sequential_model  # noqa: E402
 
 RNG = np.random.default_rng(7)
-
-
-def sequential_model(lib):
-    return lib.Sequential([
-        lib.Input((12, 12, 4), name="image"),
-        lib.layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2, name="sep"),
-        lib.layers.BatchNormalization(name="bn"),
-        lib.layers.ReLU(name="relu"),
-        lib.layers.DepthwiseConv2D(3, strides=2, name="dw"),
-        lib.layers.Conv2D(8, 1, groups=2, name="grouped"),
-        lib.layers.MaxPooling2D(name="pool"),
-        lib.layers.GlobalAveragePooling2D(name="gap"),
-        lib.layers.Dense(3, activation="softmax", name="head"),
-    ], name="seq")
 
 
 def functional_model(lib):

@@ -26,6 +26,7 @@ from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
 import sepconv  # noqa: E402
 from error_checks import expect_error  # noqa: E402
 from keras_reference import OUTPUT_RTOL, assert_close  # noqa: E402
+from saving_fixtures import sequential_model  # noqa: E402
 from sepconv.saving.legacy_h5 import (  # noqa: E402
     load_model_from_legacy_h5,
     load_weights_from_legacy_h5,
@@ -63,20 +64,6 @@ def assert_same_predictions(ours, theirs, x=None):
     x = inputs_for(theirs) if x is None else x
     assert_close(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), OUTPUT_RTOL,
                  "predictions")
-
-
-def sequential_model(lib):
-    return lib.Sequential([
-        lib.Input((12, 12, 4), name="image"),
-        lib.layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2, name="sep"),
-        lib.layers.BatchNormalization(name="bn"),
-        lib.layers.ReLU(6.0, name="relu"),
-        lib.layers.DepthwiseConv2D(3, strides=2, name="dw"),
-        lib.layers.Conv2D(8, 1, groups=2, name="grouped"),
-        lib.layers.MaxPooling2D(name="pool"),
-        lib.layers.GlobalAveragePooling2D(name="gap"),
-        lib.layers.Dense(3, activation="softmax", name="head"),
-    ], name="seq")
 
 
 def functional_model(lib, head_units=3):
