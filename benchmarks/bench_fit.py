@@ -37,7 +37,7 @@ def hand_loop_epoch(model, optimizer, x, y, batch_size):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total_loss += float(loss) * len(index)
+        total_loss += float(loss.detach()) * len(index)
         correct += int((probabilities.argmax(-1) == yb).sum())
     return total_loss / len(x), correct / len(x)
 
