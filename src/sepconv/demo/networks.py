@@ -17,12 +17,18 @@ import math
 import sepconv
 
 FILTERS = (32, 64, 192)
+# The first separable block sees a one-channel image: with a single depthwise
+# filter its pointwise outputs would all be scaled copies of one filtered
+# image, so it runs several filters per input channel (MobileNet opens with a
+# full convolution for the same reason).
+FIRST_DEPTH_MULTIPLIER = 8
 
 
 def build_network(input_shape, num_classes, separable=True, filters=FILTERS):
     """Blocks of 3x3 convolution (separable or plain, no bias) +
     BatchNormalization + ReLU; 2x2 max pooling after every block but the
-    first; global average pooling, dropout and a softmax classifier."""
+    first; global average pooling, dropout and a softmax classifier. The
+    first separable block uses ``FIRST_DEPTH_MULTIPLIER``."""
     layers = sepconv.layers
     conv = layers.SeparableConv2D if separable else layers.Conv2D
     kind = "separable" if separable else "plain"
@@ -30,7 +36,9 @@ def build_network(input_shape, num_classes, separable=True, filters=FILTERS):
     for index, width in enumerate(filters):
         if index:
             model.append(layers.MaxPooling2D(2, name=f"pool{index}"))
-        model += [conv(width, 3, padding="same", use_bias=False, name=f"conv{index + 1}"),
+        options = {"depth_multiplier": FIRST_DEPTH_MULTIPLIER} if separable and not index else {}
+        model += [conv(width, 3, padding="same", use_bias=False, name=f"conv{index + 1}",
+                       **options),
                   layers.BatchNormalization(name=f"bn{index + 1}"),
                   layers.ReLU(name=f"relu{index + 1}")]
     model += [layers.GlobalAveragePooling2D(name="pool"),
