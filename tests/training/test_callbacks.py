@@ -621,3 +621,51 @@ def test_other_ranks_decide_alike_but_write_and_print_nothing(tmp_path, monkeypa
 ])
 def test_bad_arguments_name_argument_and_value(make, argument, received):
     expect_error(make, argument, received)
+
+
+# ------------------------------------------------ batch logs inside fit
+def test_fit_and_evaluate_give_batch_logs_to_the_callbacks_that_read_them():
+    """The loops compute running logs after a batch only for callbacks that
+    override a batch hook (a subclass, an old-name hook or a LambdaCallback
+    function); those receive what Keras passes."""
+    x = np.random.default_rng(0).standard_normal((12, 3)).astype("float32")
+    y = np.random.default_rng(1).standard_normal((12, 2)).astype("float32")
+    records = {}
+
+    def run(lib):
+        record = records.setdefault(lib.__name__, [])
+
+        class OldName(lib.callbacks.Callback):
+            def on_batch_end(self, batch, logs=None):
+                record.append(("old", batch, dict(logs)))
+
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        model.set_weights([np.full((3, 2), 0.1, "float32"), np.zeros(2, "float32")])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+        watch = lib.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: record.append(("lambda", batch, dict(logs))))
+        model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0,
+                  callbacks=[OldName(), watch])
+
+        class Test(lib.callbacks.Callback):
+            def on_test_batch_end(self, batch, logs=None):
+                record.append(("test", batch, dict(logs)))
+
+        model.evaluate(x, y, batch_size=6, verbose=0, callbacks=[Test()])
+
+    run(keras)
+    run(sepconv)
+    mine, reference = records["sepconv"], records["keras"]
+    assert [entry[:2] for entry in mine] == [entry[:2] for entry in reference]
+    for (_, _, ours), (_, _, theirs) in zip(mine, reference):
+        assert list(ours) == list(theirs)
+        np.testing.assert_allclose(list(ours.values()), list(theirs.values()), rtol=1e-5)
+
+
+def test_only_a_drawn_bar_reads_batch_logs():
+    silent = sepconv.callbacks.CallbackList(add_history=True, add_progbar=True, verbose=2,
+                                            epochs=1, steps=3)
+    assert not silent.reads_batch_logs("on_train_batch_end")
+    bar = sepconv.callbacks.CallbackList(add_progbar=True, verbose=1, epochs=1, steps=3)
+    assert bar.reads_batch_logs("on_train_batch_end")
+    assert not bar.reads_batch_logs("on_predict_batch_end")

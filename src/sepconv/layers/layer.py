@@ -818,12 +818,14 @@ class Layer(torch.nn.Module):
                 )
             target.append((loss, key))
 
-    def _regularization_losses(self):
-        return [
-            w.regularizer(w)
-            for w in self.trainable_weights
-            if getattr(w, "regularizer", None) is not None
-        ]
+    def _regularized_weights(self):
+        """The trainable weights that have a regularizer (sublayers' too)."""
+        return [w for w in self.trainable_weights if getattr(w, "regularizer", None) is not None]
+
+    def _regularization_losses(self, regularized_weights=None):
+        if regularized_weights is None:
+            regularized_weights = self._regularized_weights()
+        return [w.regularizer(w) for w in regularized_weights]
 
     def _recorded_losses(self):
         """(loss, inputs key) of this layer and its sublayers, callables evaluated."""
@@ -840,7 +842,13 @@ class Layer(torch.nn.Module):
         """The activity losses of the last call and ``add_loss`` entries, then
         the weight-regularization losses on the current trainable weights
         (sublayers included; Keras's order), as scalar tensors."""
-        return [loss for loss, _ in self._recorded_losses()] + self._regularization_losses()
+        return self._collect_losses()
+
+    def _collect_losses(self, regularized_weights=None):
+        """:attr:`losses`, regularizing ``regularized_weights`` when given (a
+        training loop finds them once instead of walking the weights every step)."""
+        return ([loss for loss, _ in self._recorded_losses()]
+                + self._regularization_losses(regularized_weights))
 
     def get_losses_for(self, inputs):
         """Losses conditional on ``inputs``; ``None`` gives the unconditional ones

@@ -187,23 +187,30 @@ class Trainer:
 
     def _prepare_training(self, x=None):
         """Once per compile: build the model (a subclassed model gets its
-        weights on a first call on ``x``), the optimizer on the trainable
-        weights, and the list of constrained weights to project."""
+        weights on a first call on ``x``) and the optimizer on the trainable
+        weights; then :meth:`_find_special_weights`."""
         if not self.built:
             with torch.no_grad():
                 self(x, training=False)
         optimizer = self.optimizer
         if hasattr(optimizer, "build") and not getattr(optimizer, "built", True):
             optimizer.build(list(self.trainable_weights))
+        self._find_special_weights()
+        self._training_ready = True
+
+    def _find_special_weights(self):
+        """The constrained weights to project after each step and the
+        regularized ones whose losses join the objective (found once per
+        ``fit`` rather than by walking the weights every step)."""
         self._constrained = [p for p in self.parameters()
                              if getattr(p, "constraint", None) is not None]
-        self._training_ready = True
+        self._regularized = self._regularized_weights()
 
     def _objective_value(self, x, y, sample_weight, training):
         with self._autocast():
             y_pred = self._forward(x, training=training)
         data_loss, per_output = self._objective.data_loss(y, y_pred, sample_weight)
-        extra = self.losses
+        extra = self._collect_losses(self._regularized if self._training_ready else None)
         total = data_loss + torch.stack([loss.float() for loss in extra]).sum() \
             if extra else data_loss
         return total, per_output, y_pred
@@ -300,7 +307,10 @@ class Trainer:
         self.stop_training = False
         if self.built and not self._training_ready:
             self._prepare_training()  # callbacks may read the optimizer from here on
+        elif self._training_ready:
+            self._find_special_weights()  # `trainable` may have changed since
         callbacks.on_train_begin()
+        batch_logs = callbacks.reads_batch_logs("on_train_batch_end")
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -310,7 +320,7 @@ class Trainer:
                 callbacks.on_train_batch_begin(step)
                 self._train_step(bx, by, bsw)
                 ran += 1
-                callbacks.on_train_batch_end(step, self._logs())
+                callbacks.on_train_batch_end(step, self._logs() if batch_logs else None)
                 if self.stop_training:
                     break
             if ran == 0:
@@ -333,10 +343,11 @@ class Trainer:
     def _evaluate_source(self, source, steps, callbacks):
         self.reset_metrics()
         callbacks.on_test_begin()
+        batch_logs = callbacks.reads_batch_logs("on_test_batch_end")
         for step, (bx, by, bsw) in enumerate(_take(source, steps)):
             callbacks.on_test_batch_begin(step)
             self._test_step(bx, by, bsw)
-            callbacks.on_test_batch_end(step, self._logs())
+            callbacks.on_test_batch_end(step, self._logs() if batch_logs else None)
         logs = self._logs(reduce=True)
         callbacks.on_test_end(logs)
         return logs

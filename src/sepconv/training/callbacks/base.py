@@ -147,6 +147,25 @@ class Callback:
     def on_predict_end(self, logs=None):
         """When prediction ends."""
 
+    def reads_batch_logs(self, hook):
+        """Whether the batch hook ``hook`` (e.g. ``"on_train_batch_end"``)
+        looks at its ``logs``: true when this class overrides it (or
+        ``on_batch_end``, its older name). A loop computes the running
+        loss and metrics after a batch only when some callback reads them.
+
+        >>> class Watch(Callback):
+        ...     def on_train_batch_end(self, batch, logs=None):
+        ...         print(logs)
+        >>> Watch().reads_batch_logs("on_train_batch_end"), Callback().reads_batch_logs(
+        ...     "on_train_batch_end")
+        (True, False)
+        """
+        names = [hook] + ([hook.replace("train_", "")] if hook.startswith("on_train_batch")
+                          else [])
+        # A hook set on the instance (LambdaCallback) has no __func__: it counts too.
+        return any(getattr(getattr(self, name), "__func__", None) is not getattr(Callback, name)
+                   for name in names)
+
 
 def _flatten_callbacks(callbacks):
     if callbacks is None:
@@ -260,6 +279,10 @@ class CallbackList(Callback):
             model.history = self._history
         for callback in self.callbacks:
             callback.set_model(model)
+
+    def reads_batch_logs(self, hook):
+        """Whether any of the callbacks reads the logs of batch hook ``hook``."""
+        return any(callback.reads_batch_logs(hook) for callback in self.callbacks)
 
     on_batch_begin = _dispatch("on_batch_begin")
     on_batch_end = _dispatch("on_batch_end")

@@ -53,6 +53,13 @@ class ProgbarLogger(Callback):
     def _printing(self):
         return bool(self.verbose) and distributed.is_rank_zero()
 
+    def reads_batch_logs(self, hook):
+        """Only a drawn bar (``verbose=1``) shows batch logs, and not while
+        validating inside ``fit`` or predicting."""
+        if hook == "on_predict_batch_end" or (hook == "on_test_batch_end" and self._called_in_fit):
+            return False
+        return self.verbose == 1 and self._printing
+
     def on_train_begin(self, logs=None):
         self._called_in_fit = True
 
