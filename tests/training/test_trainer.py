@@ -11,37 +11,7 @@ import torch
 
 import sepconv
 from keras_reference import keras
-
-
-def classifier(lib, seed=0):
-    """Conv2D + BatchNormalization + a regularized, constrained Dense head."""
-    model = lib.Sequential([
-        lib.Input((6, 6, 2)),
-        lib.layers.SeparableConv2D(4, 3, padding="same", use_bias=False, name="sep"),
-        lib.layers.BatchNormalization(name="bn"),
-        lib.layers.ReLU(name="relu"),
-        lib.layers.GlobalAveragePooling2D(name="gap"),
-        lib.layers.Dense(3, activation="softmax", name="head",
-                         kernel_regularizer=lib.regularizers.L2(0.01),
-                         kernel_constraint=lib.constraints.MaxNorm(0.8)),
-    ], name="clf")
-    return model
-
-
-def data(n=48, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 6, 6, 2)).astype("float32")
-    y = (x[..., 0].mean(axis=(1, 2)) > 0).astype("int64") + (x[..., 1].mean(axis=(1, 2)) > 0.2)
-    return x, y.astype("int64")
-
-
-def same_weights(ours, theirs):
-    ours.set_weights(theirs.get_weights())
-
-
-def assert_weights_close(ours, theirs, rtol=2e-5, atol=2e-6):
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, reference, rtol=rtol, atol=atol)
+from trainer_fixtures import assert_weights_close, classifier, data, same_weights
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
