@@ -128,16 +128,13 @@ class Objective:
 
         trues, preds = self._structure(y_true), self._structure(y_pred)
         multi = len(self.output_names) > 1
-        resolved = []
+        resolved, taken = [], {}
         for weighted, specs in ((False, self._metric_specs), (True, self._weighted_specs)):
             for index, output_specs in enumerate(specs):
+                prefix = f"{self.output_names[index]}_" if multi else ""
                 for spec in output_specs:
                     metric = resolve_metric(spec, trues[index], preds[index])
-                    name = metric.name
-                    if weighted and not multi:
-                        name = f"weighted_{name}"
-                    if multi:
-                        name = f"{self.output_names[index]}_{name}"
+                    name = _log_name(prefix, metric.name, weighted, taken)
                     resolved.append((index, metric, weighted, name))
         self._metrics = resolved
 
@@ -161,12 +158,35 @@ class Objective:
                                 sample_weight=weights[index] if weighted else None)
 
     def metric_results(self):
-        """``{log name: result tensor}`` in compile order."""
-        return {name: metric.result() for _, metric, _, name in self._metrics or []}
+        """``{log name: result tensor}`` in the order Keras's ``evaluate``
+        lists them: the metrics logged under their own name in compile
+        order, then the renamed ones (``<output>_…``, ``weighted_…``,
+        ``…_1``) sorted by name."""
+        entries = self._metrics or []
+        own = [(name, metric) for _, metric, _, name in entries if name == metric.name]
+        renamed = sorted(((name, metric) for _, metric, _, name in entries
+                          if name != metric.name), key=lambda entry: entry[0])
+        return {name: metric.result() for name, metric in own + renamed}
 
     def reset_metrics(self):
         for _, metric, _, _ in self._metrics or []:
             metric.reset_state()
+
+
+def _log_name(prefix, name, weighted, taken):
+    """The name Keras logs a metric under, given the names ``taken`` so far
+    (a dict it updates): ``prefix + name``; a repeated name gets ``_1``,
+    ``_2``… except that a weighted metric first tries
+    ``prefix + "weighted_" + name``."""
+    log_name = prefix + name
+    if log_name in taken and weighted:
+        log_name = f"{prefix}weighted_{name}"
+    if log_name not in taken:
+        taken[log_name] = 1
+        return log_name
+    count = taken[log_name]
+    taken[log_name] = count + 1
+    return f"{log_name}_{count}"
 
 
 def output_names(model):
