@@ -9,6 +9,19 @@ from sepconv.layers.node import flatten, map_structure
 from sepconv.training.progress import ProgressBar, resolve_verbose
 
 
+def _to_numpy(tensor):
+    """A NumPy copy; bfloat16 (which NumPy lacks) as ml_dtypes.bfloat16, the
+    array type Keras returns, or float32 where ml_dtypes is not installed."""
+    tensor = tensor.detach().cpu()
+    if tensor.dtype != torch.bfloat16:
+        return tensor.numpy()
+    try:
+        import ml_dtypes
+    except ImportError:
+        return tensor.float().numpy()
+    return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+
+
 def _check_batch_size(batch_size):
     if batch_size is None:
         return 32
@@ -73,7 +86,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None):
             start = step * batch_size
             batch = map_structure(lambda a, s=start: a[s:s + batch_size], x)
             outputs = model(batch, training=False)
-            collected.append(map_structure(lambda t: t.detach().cpu().numpy(), outputs))
+            collected.append(map_structure(_to_numpy, outputs))
             progress.update(step + 1)
     if not collected:
         raise ValueError(f"`x` is empty: predict needs at least one sample. Received: {n} samples")

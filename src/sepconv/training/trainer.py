@@ -181,7 +181,10 @@ class Trainer:
             return self._ddp(x, training=True)
         if self.jit_compile:
             if self._compiled_forward is None:
-                self._compiled_forward = torch.compile(self)
+                # Not through nn.Module.__setattr__: the compiled wrapper holds
+                # the model, and as a submodule it would make the model its own
+                # child (dynamo then fails tracing `self.modules()`).
+                self.__dict__["_compiled_forward"] = torch.compile(self)
             return self._compiled_forward(x, training=training)
         return self(x, training=training)
 
@@ -374,18 +377,20 @@ class Trainer:
     # --------------------------------------------------------- single batches
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        """One training step on one batch; returns the running logs as
-        :meth:`evaluate` does (metrics accumulate until ``reset_metrics``)."""
+        """One training step on one batch; returns its loss and metrics as
+        :meth:`evaluate` does (metrics are reset first, as Keras does)."""
         self._require_compiled("train_on_batch")
+        self.reset_metrics()
         source = data_source(x, y, sample_weight, batch_size=1 << 62, class_weight=class_weight)
         for bx, by, bsw in source:
             self._train_step(bx, by, bsw)
         return _returned(self._logs(), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """The loss and metrics of one batch (metrics accumulate until
-        ``reset_metrics``)."""
+        """The loss and metrics of one batch (metrics are reset first, as
+        Keras does)."""
         self._require_compiled("test_on_batch")
+        self.reset_metrics()
         source = data_source(x, y, sample_weight, batch_size=1 << 62)
         for bx, by, bsw in source:
             self._test_step(bx, by, bsw)
@@ -461,7 +466,7 @@ def _take(source, steps):
 
 def _returned(logs, return_dict):
     if return_dict:
-        return logs
+        return dict(sorted(logs.items()))  # Keras's returned logs are sorted by name
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
 

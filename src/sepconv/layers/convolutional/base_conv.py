@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 
-from sepconv import activations, ops, regularizers
+from sepconv import activations, dtype_policies, ops, regularizers
 from sepconv.layers.input_spec import InputSpec
 from sepconv.layers.layer import Layer
 from sepconv.layers.weight_options import WeightOptions
@@ -76,6 +76,15 @@ class ConvolutionBase(WeightOptions, Layer, metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def convolve(self, inputs):
         """The family's ``sepconv.ops`` call, bias included."""
+
+    def _computed(self, weight):
+        """``weight`` in the dtype the inputs have reached (the compute dtype:
+        bfloat16 under "mixed_bfloat16"), as Keras autocasts its variables;
+        no copy when they agree, and gradients still reach the weight."""
+        return weight if weight is None else weight.to(self._compute_torch_dtype())
+
+    def _compute_torch_dtype(self):
+        return dtype_policies.to_torch_dtype(self.compute_dtype)
 
     def _input_channels(self, input_shape):
         input_shape = tuple(input_shape)
@@ -208,8 +217,8 @@ class BaseConv(ConvolutionBase):
     def convolve(self, inputs):
         return ops.conv(
             inputs,
-            self.kernel,
-            self.bias,
+            self._computed(self.kernel),
+            self._computed(self.bias),
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,

@@ -74,8 +74,8 @@ class BaseDepthwiseConv(ConvolutionBase):
     def convolve(self, inputs):
         return ops.depthwise_conv(
             inputs,
-            self.kernel,
-            self.bias,
+            self._computed(self.kernel),
+            self._computed(self.bias),
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,

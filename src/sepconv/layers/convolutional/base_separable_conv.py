@@ -87,9 +87,9 @@ class BaseSeparableConv(ConvolutionBase):
     def convolve(self, inputs):
         return ops.separable_conv(
             inputs,
-            self.depthwise_kernel,
-            self.pointwise_kernel,
-            self.bias,
+            self._computed(self.depthwise_kernel),
+            self._computed(self.pointwise_kernel),
+            self._computed(self.bias),
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,
