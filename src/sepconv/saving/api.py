@@ -64,7 +64,9 @@ def save_model(model, filepath, overwrite=True):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """The model saved in ``filepath``: a ``.keras`` archive (sepconv's or
-    Keras 3's) or a Keras 2 / tf.keras ``.h5`` file."""
+    Keras 3's) or a Keras 2 / tf.keras ``.h5`` file. With ``compile=True``
+    a ``.keras`` model comes back compiled as saved, its optimizer state
+    restored; ``compile=False`` gives an uncompiled model, as in Keras."""
     name = _name(filepath)
     if name.endswith(".keras"):
         from sepconv.saving.keras_archive import load_archive

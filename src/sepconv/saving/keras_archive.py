@@ -4,7 +4,8 @@ An archive is a zip file with ``metadata.json`` (Keras version, date),
 ``config.json`` (the model serialized as Keras 3 does: ``module``,
 ``class_name``, ``config``, ``registered_name``, ``build_config``,
 ``compile_config``) and ``model.weights.h5`` (see
-:mod:`sepconv.saving.weights_h5`). Writing is atomic (see
+:mod:`sepconv.saving.weights_h5`; a compiled model's optimizer variables
+included). Writing is atomic (see
 :mod:`sepconv.saving.atomic`). Reading never extracts to disk and never
 runs code from the file: members are read into memory after checking their
 names and declared sizes, the JSON is parsed, classes are only looked up.
@@ -144,7 +145,12 @@ def _open(path):
 
 
 def load_archive(path, custom_objects=None, compile=True, safe_mode=True):
-    """The model stored in the ``.keras`` file ``path`` (ours or Keras's)."""
+    """The model stored in the ``.keras`` file ``path`` (ours or Keras's).
+
+    With ``compile=True`` a saved ``compile_config`` compiles the model and
+    the saved optimizer state is restored into its optimizer; with
+    ``compile=False`` the model comes back uncompiled (as in Keras: the
+    compile configuration and optimizer state are ignored)."""
     archive, filename = _open(path)
     with archive:
         _read_json(archive, METADATA, filename)
@@ -154,6 +160,8 @@ def load_archive(path, custom_objects=None, compile=True, safe_mode=True):
                 f"{filename}: config.json must describe a model (a 'class_name' entry). "
                 f"Received: keys {sorted(config)}"
             )
+        if not compile:
+            config["compile_config"] = None
         model = _deserialize(config, custom_objects, safe_mode)
         weights = _read_member(archive, WEIGHTS, filename)
     load_weights_h5(model, io.BytesIO(weights), filename=f"{filename}/{WEIGHTS}")

@@ -113,16 +113,27 @@ def in_safe_mode():
 # -- sepconv's built-ins and the Keras modules that name them ----------------------------
 
 _KINDS = ("layers", "models", "initializers", "regularizers", "constraints", "activations",
-          "dtype_policies", "keras")
-_FUNCTION_KINDS = ("activations", "initializers", "regularizers", "constraints")
+          "losses", "metrics", "optimizers", "schedules", "dtype_policies", "keras")
+_FUNCTION_KINDS = ("activations", "initializers", "regularizers", "constraints", "losses")
 
 
 def _registries():
-    from sepconv import activations, constraints, initializers, regularizers
+    from sepconv import (
+        activations,
+        constraints,
+        initializers,
+        losses,
+        metrics,
+        optimizers,
+        regularizers,
+    )
+    from sepconv.training import schedules
 
     # The registries' name tables; their modules keep them private.
     return {"activations": activations._REGISTRY, "constraints": constraints._REGISTRY,
-            "initializers": initializers._REGISTRY, "regularizers": regularizers._REGISTRY}
+            "initializers": initializers._REGISTRY, "regularizers": regularizers._REGISTRY,
+            "losses": losses._REGISTRY, "metrics": metrics._REGISTRY,
+            "optimizers": optimizers._REGISTRY, "schedules": schedules._REGISTRY}
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,7 +162,8 @@ def _builtin_tables():
     tables["keras"].update(
         Layer=layers.Layer, Model=Model, Sequential=Sequential, DTypePolicy=DTypePolicy,
         Initializer=initializers.Initializer, Regularizer=regularizers.Regularizer,
-        Constraint=constraints.Constraint)
+        Constraint=constraints.Constraint, Loss=tables["losses"]["Loss"],
+        Optimizer=tables["optimizers"]["Optimizer"])
     locations.update({
         layers.Layer: ("keras", None), Model: ("keras", None), Sequential: ("keras", None),
         DTypePolicy: ("keras", None),

@@ -7,8 +7,12 @@ a functional or Sequential model (numbered per class, in ``model.layers``
 order, not by layer name), ``<attribute>/vars/...`` for the layers a
 subclassed model or layer holds in attributes, ``<list attribute>/<class
 name>[_N]/...`` for layers in lists, and the object's own ``vars`` group
-carries a ``name`` attribute. :func:`walk` reproduces those paths for
-sepconv modules, so Keras reads our files and we read Keras's.
+carries a ``name`` attribute. A model compiled with a sepconv optimizer
+also stores the optimizer's variables under ``optimizer/vars`` (Keras does
+so in ``.keras`` archives and ``.weights.h5`` files alike; see
+:mod:`sepconv.saving.optimizer_state`; a plain torch optimizer's state is
+not saved). :func:`walk` reproduces those paths for sepconv modules, so
+Keras reads our files and we read Keras's.
 
 >>> import io, sepconv
 >>> model = sepconv.Sequential([sepconv.Input((3,)), sepconv.layers.Dense(2)])
@@ -45,18 +49,25 @@ def _container_items(container):
 
 def _children(obj):
     """(attribute, child) pairs in Keras's order: a functional or Sequential
-    model's ``layers`` list only; otherwise the module's attributes sorted by
-    name (underscored names last), a subclassed model's ``layers`` property
-    among them (layers already visited through it keep their first path)."""
+    model's ``layers`` list (then its ``optimizer``); otherwise the module's
+    attributes sorted by name (underscored names last), a subclassed model's
+    ``layers`` property and ``optimizer`` among them (layers already visited
+    through ``layers`` keep their first path)."""
     from sepconv.models.functional import Functional
     from sepconv.models.model import Model
+    from sepconv.saving.optimizer_state import optimizer_entry
 
+    optimizer = optimizer_entry(obj) if isinstance(obj, Model) else None
     if isinstance(obj, Functional):
         yield "layers", obj.layers
+        if optimizer is not None:
+            yield "optimizer", optimizer
         return
     attributes = dict(obj._modules)
     if isinstance(obj, Model):
         attributes["layers"] = obj.layers
+        if optimizer is not None:
+            attributes["optimizer"] = optimizer
     for name, child in sorted(attributes.items(), key=lambda item: _name_key(item[0])):
         if child is not None:
             yield name, child
@@ -64,7 +75,8 @@ def _children(obj):
 
 def walk(module):
     """``(path, module)`` for ``module`` and every module below it whose
-    weights Keras would store, each once, with Keras's path."""
+    weights Keras would store, each once, with Keras's path (a compiled
+    model's optimizer as an :class:`~sepconv.saving.optimizer_state.OptimizerEntry`)."""
     visited = set()
     found = []
 
@@ -73,11 +85,13 @@ def walk(module):
             return
         visited.add(id(obj))
         found.append((path, obj))
+        if not isinstance(obj, torch.nn.Module):
+            return  # an optimizer entry: variables, no children
         for attribute, child in _children(obj):
             child_path = f"{path}/{attribute}" if path else attribute
             if _is_container(child):
                 visit_container(child, child_path)
-            elif isinstance(child, torch.nn.Module):
+            elif isinstance(child, torch.nn.Module) or hasattr(child, "save_own_variables"):
                 visit(child, child_path)
 
     def visit_container(container, path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from sepconv.training.optimizer_arguments import check_beta, check_epsilon, check_rate
+from sepconv.training.optimizer_variables import VariableEntry
 from sepconv.training.optimizers_base import Optimizer
 from sepconv.utils.numbers import check_number
 from sepconv.utils.validation import check_bool
@@ -101,6 +102,10 @@ class Adam(Optimizer):
             slots["velocity_hat"] = 0.0
         return slots
 
+    def _slot_groups(self):
+        # Keras creates AMSGrad's velocity_hat after all moments.
+        return [("momentum", "velocity")] + ([("velocity_hat",)] if self.amsgrad else [])
+
     def _update_group(self, params, grads, states, lr):
         step = self._local_step(params[0].dtype)
         beta_1_power = torch.pow(torch.tensor(self.beta_1, dtype=step.dtype), step)
@@ -178,6 +183,10 @@ class RMSprop(Optimizer):
         if self.centered:
             slots["average_gradient"] = 0.0
         return slots
+
+    def _slot_groups(self):
+        # Keras creates each kind of slot for all parameters in turn.
+        return [(slot,) for slot in self._slots()]
 
     def _update_group(self, params, grads, states, lr):
         rho = self.rho
@@ -379,6 +388,12 @@ class Nadam(Optimizer):
             m_hat = (m * u_t_1) / (1 - u_product_t_1) + (grad * (1 - u_t)) / (1 - u_product_t)
             v_hat = v / (1 - beta_2_power)
             param.add_((m_hat * lr) / (torch.sqrt(v_hat) + self.epsilon), alpha=-1)
+
+    def _extra_variables(self):
+        def assign(value):
+            self._u_product = torch.as_tensor(value, dtype=torch.float32).clone()
+
+        return [VariableEntry("u_product", lambda: self._u_product, assign)]
 
     def _global_state(self):
         return {**super()._global_state(), "u_product": self._u_product.clone()}

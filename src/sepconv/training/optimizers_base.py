@@ -30,6 +30,7 @@ from sepconv.training.optimizer_arguments import (
     check_learning_rate,
     float32,
 )
+from sepconv.training.optimizer_variables import OptimizerVariables
 from sepconv.utils.naming import to_snake_case, unique_name
 from sepconv.utils.numbers import check_number
 
@@ -38,9 +39,12 @@ _HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
                "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
 
 
-class Optimizer(torch.optim.Optimizer):
+class Optimizer(OptimizerVariables, torch.optim.Optimizer):
     """Keras 3's ``Optimizer`` on ``torch.optim``; subclasses supply the
-    update rule. See the module docstring for the life cycle.
+    update rule. See the module docstring for the life cycle; Keras's
+    ``variables`` / ``save_own_variables`` / ``load_own_variables`` (what
+    ``.keras`` files hold) come from
+    :class:`sepconv.training.optimizer_variables.OptimizerVariables`.
 
     Args (Keras's base-optimizer arguments):
         learning_rate: a float, a ``LearningRateSchedule`` (evaluated at the

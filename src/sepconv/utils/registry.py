@@ -26,6 +26,7 @@ ValueError: Could not interpret scaler identifier: 'sclae'. ... Received: identi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import sys
@@ -291,8 +292,12 @@ class Registry:
                 f"The 'config' of a {self.kind} class must be a dict. "
                 f"Received: config={config!r}"
             )
+        # custom_objects also reach the configs nested in this one (e.g. a
+        # user schedule inside an optimizer's config).
+        scope = _registration("CustomObjectScope", custom_objects) if custom_objects else None
         try:
-            return obj.from_config(inner)
+            with scope or contextlib.nullcontext():
+                return obj.from_config(inner)
         except TypeError as e:
             raise TypeError(
                 f"Could not rebuild {class_name} from its config: {e}. "
