@@ -61,6 +61,13 @@ def problem(loss):
     return classifier, x, y
 
 
+@pytest.fixture(autouse=True)
+def fresh_names():
+    """Auto-names (auc, auc_1, ...) count from zero in both libraries."""
+    sepconv.utils.clear_session()
+    keras.utils.clear_session()
+
+
 def fit_both(build, compile_kwargs, x, y, **fit_kwargs):
     """Compile (``compile_kwargs(lib)``: metric objects per library) and fit
     the Keras and the sepconv model; returns (Keras model, ours, Keras

@@ -51,6 +51,8 @@ def _floats(logs):
 class Trainer:
     """Keras's training API, mixed into :class:`sepconv.Model`."""
 
+    compiled = False  # until compile()
+
     # ---------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
@@ -92,13 +94,13 @@ class Trainer:
         from sepconv.saving import serialize_keras_object as serialize
 
         self._compile_config = {
-            "optimizer": None if type(self.optimizer).__module__.startswith("torch.")
-            else optimizers.serialize(self.optimizer),
             "loss": serialize(loss), "loss_weights": loss_weights,
             "metrics": serialize(metrics), "weighted_metrics": serialize(weighted_metrics),
             "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
             "jit_compile": jit_compile,
         }
+        if hasattr(self.optimizer, "get_config"):  # a torch.optim one has no Keras config
+            self._compile_config["optimizer"] = optimizers.serialize(self.optimizer)
         self._move_to(device)
 
     def compile_from_config(self, config):
@@ -115,6 +117,8 @@ class Trainer:
             weighted_metrics=_deserialize_nested(config.pop("weighted_metrics", None), metrics),
             **{key: value for key, value in config.items()
                if key in ("loss_weights", "run_eagerly", "jit_compile")})
+        if self.built and not getattr(self.optimizer, "built", True):
+            self.optimizer.build(list(self.trainable_weights))  # as Keras, ready for saved state
 
     def _move_to(self, device):
         parameters = list(self.parameters())
