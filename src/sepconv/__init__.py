@@ -21,6 +21,7 @@ from sepconv import (
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -28,7 +29,7 @@ from sepconv import (
     saving,
     utils,
 )
-from sepconv.dtype_policies import DTypePolicy
+from sepconv.dtype_policies import DTypePolicy, FloatDTypePolicy
 from sepconv.layers import Input, InputLayer, InputSpec, Layer
 from sepconv.models import Model, Sequential
 from sepconv.variables import Variable
@@ -46,6 +47,7 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "mixed_precision",
     "models",
     "ops",
     "optimizers",
@@ -53,6 +55,7 @@ __all__ = [
     "saving",
     "utils",
     "DTypePolicy",
+    "FloatDTypePolicy",
     "Input",
     "InputLayer",
     "InputSpec",

@@ -1,4 +1,5 @@
-"""Global settings, as in ``keras.config``: data format, float type, epsilon.
+"""Global settings, as in ``keras.config``: data format, float type, epsilon
+and the global dtype policy.
 
 Defaults are read once, at import, from ``$KERAS_HOME/keras.json`` (else
 ``~/.keras/keras.json``); with no file they are ``channels_last``,
@@ -137,3 +138,8 @@ def set_epsilon(value: float) -> None:
 def backend() -> str:
     """The backend: always ``"torch"``."""
     return "torch"
+
+
+# The global dtype policy lives with the policies; Keras exports the same
+# functions here (and as keras.mixed_precision.set_global_policy/global_policy).
+from sepconv.dtype_policies import dtype_policy, set_dtype_policy  # noqa: E402

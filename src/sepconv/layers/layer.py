@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from sepconv import constraints, dtype_policies, initializers, regularizers
+from sepconv.layers.autocast import autocast_for_call, weights_dtype_in_call
 from sepconv.layers.node import KerasTensor, Node, is_symbolic
 from sepconv.layers.node import flatten as _flatten
 from sepconv.layers.node import map_structure as _map_structure
@@ -189,9 +190,10 @@ class Layer(torch.nn.Module):
         activity_regularizer: regularizer applied to the layer's output; its
             value, divided by the batch size, joins ``layer.losses``.
         trainable: whether the layer's weights are updated by training.
-        dtype: ``"float32"`` (default: ``sepconv.config.floatx()``), another
+        dtype: the layer's ``DTypePolicy`` or its name: ``"float32"``, another
             float name, a torch dtype, ``"mixed_float16"`` / ``"mixed_bfloat16"``
-            or a serialized ``DTypePolicy``.
+            or a serialized policy (default: the global policy,
+            ``sepconv.config.dtype_policy()``).
         autocast: cast floating inputs to the compute dtype (default True).
         name: the layer's name; by default the snake_case class name with a
             counter (``conv2d``, ``conv2d_1``, ...).
@@ -291,7 +293,13 @@ class Layer(torch.nn.Module):
     # ------------------------------------------------------------------ dtype
     @property
     def dtype_policy(self):
+        """The layer's :class:`sepconv.DTypePolicy`; assign a policy or a name
+        to change it."""
         return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = dtype_policies.get(value)
 
     @property
     def dtype(self):
@@ -370,7 +378,12 @@ class Layer(torch.nn.Module):
             if context.shape_inference and self._holds_data_for(inputs):
                 outputs = self._call_on_meta_state(inputs, args, kwargs)
             else:
-                outputs = super().__call__(inputs, *args, **kwargs)
+                autocast = autocast_for_call(self, inputs, context.scopes)
+                if autocast is None:
+                    outputs = super().__call__(inputs, *args, **kwargs)
+                else:
+                    with autocast:
+                        outputs = super().__call__(inputs, *args, **kwargs)
         finally:
             context.depth -= 1
             state["_call_depth"] -= 1
@@ -410,8 +423,14 @@ class Layer(torch.nn.Module):
 
     def _call_on_meta_state(self, inputs, args, kwargs):
         """The call with meta stand-ins for every weight and buffer (shapes only)."""
+        cast = weights_dtype_in_call(self)  # a user's mixed layer reads them in bfloat16
+
+        def stand_in(tensor):
+            dtype = cast if cast is not None and tensor.is_floating_point() else tensor.dtype
+            return torch.empty_like(tensor, device="meta", dtype=dtype)
+
         state = {
-            name: torch.empty_like(tensor, device="meta")
+            name: stand_in(tensor)
             for name, tensor in list(self.named_parameters()) + list(self.named_buffers())
         }
         return torch.func.functional_call(self, state, (inputs,) + tuple(args), kwargs)

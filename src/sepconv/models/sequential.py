@@ -123,7 +123,10 @@ class Sequential(Functional):
                 "`input_shape` (batch dimension included, e.g. (None, 32, 32, 3)). "
                 "Received: input_shape=None"
             )
-        self._stack.insert(0, InputLayer(batch_shape=tuple(input_shape)))
+        # As Keras: the input takes the first layer's compute dtype
+        # ("bfloat16" under "mixed_bfloat16").
+        dtype = self._stack[0].compute_dtype if self._stack else None
+        self._stack.insert(0, InputLayer(batch_shape=tuple(input_shape), dtype=dtype))
         reordered = {_module_key(self._stack[0].name): self._stack[0], **self._modules}
         self._modules.clear()
         self._modules.update(reordered)

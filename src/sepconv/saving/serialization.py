@@ -141,7 +141,7 @@ def _builtin_tables():
     """Kind -> {name: class or function} of what sepconv ships, and class ->
     (Keras module, registered_name) for serializing it."""
     from sepconv import constraints, initializers, layers, regularizers
-    from sepconv.dtype_policies import DTypePolicy
+    from sepconv.dtype_policies import DTypePolicy, FloatDTypePolicy
     from sepconv.models import Functional, Model, Sequential
 
     tables = {kind: {} for kind in _KINDS}
@@ -158,15 +158,16 @@ def _builtin_tables():
         for obj in registry.builtins:
             if inspect.isclass(obj):
                 locations[obj] = (registry.module_overrides.get(obj, registry.module), None)
-    tables["dtype_policies"].update(DTypePolicy=DTypePolicy, FloatDTypePolicy=DTypePolicy)
+    tables["dtype_policies"].update(DTypePolicy=DTypePolicy, FloatDTypePolicy=FloatDTypePolicy)
     tables["keras"].update(
         Layer=layers.Layer, Model=Model, Sequential=Sequential, DTypePolicy=DTypePolicy,
+        FloatDTypePolicy=FloatDTypePolicy,
         Initializer=initializers.Initializer, Regularizer=regularizers.Regularizer,
         Constraint=constraints.Constraint, Loss=tables["losses"]["Loss"],
         Optimizer=tables["optimizers"]["Optimizer"])
     locations.update({
         layers.Layer: ("keras", None), Model: ("keras", None), Sequential: ("keras", None),
-        DTypePolicy: ("keras", None),
+        DTypePolicy: ("keras", None), FloatDTypePolicy: ("keras", None),
         Functional: ("keras.src.models.functional", "Functional"),
     })
     return tables, locations

@@ -390,7 +390,8 @@ class Loss(Configurable):
             raise TypeError(f"The `name` argument must be a string. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.reduction = check_reduction(reduction)
-        self._dtype = dtype_policies.get(dtype).compute_dtype
+        # floatx by default, not the global policy (as Keras's Loss)
+        self._dtype = dtype_policies.get(dtype or _config.floatx()).compute_dtype
         self._torch_dtype = dtype_policies.to_torch_dtype(self._dtype)
 
     @property

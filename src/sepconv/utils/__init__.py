@@ -21,13 +21,17 @@ __all__ = [
 
 def clear_session():
     """Reset global state, as ``keras.utils.clear_session()``: layer names
-    start again from ``conv2d``, ``separable_conv2d``, ...
+    start again from ``conv2d``, ``separable_conv2d``, ..., and the global
+    dtype policy is forgotten (the next layer takes ``floatx()`` again).
 
     >>> import sepconv
     >>> sepconv.utils.clear_session()
     >>> sepconv.layers.Conv2D(2, 3).name
     'conv2d'
     """
+    from sepconv.dtype_policies import clear_global_policy
+
     reset_names()
+    clear_global_policy()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from sepconv import config as _config
 from sepconv import dtype_policies
 from sepconv.training.losses import (
     apply_mask,
@@ -58,7 +59,8 @@ class Metric(Configurable):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"The `name` argument must be a string. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self._dtype = dtype_policies.get(dtype).compute_dtype
+        # floatx by default, not the global policy (as Keras's Metric)
+        self._dtype = dtype_policies.get(dtype or _config.floatx()).compute_dtype
         self._torch_dtype = dtype_policies.to_torch_dtype(self._dtype)
         self._variable_names = []
 
