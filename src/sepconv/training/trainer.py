@@ -24,7 +24,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 import warnings
 
@@ -172,14 +171,6 @@ class Trainer:
             lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t,
             structure)
 
-    def _autocast(self):
-        policy = getattr(self, "dtype_policy", None)
-        name = getattr(policy, "name", "")
-        if not name.startswith("mixed_"):
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if name == "mixed_bfloat16" else torch.float16
-        return torch.autocast(self._device().type, dtype=dtype)
-
     def _forward(self, x, training):
         if training and self._ddp is not None:
             return self._ddp(x, training=True)
@@ -214,8 +205,7 @@ class Trainer:
         self._regularized = self._regularized_weights()
 
     def _objective_value(self, x, y, sample_weight, training):
-        with self._autocast():
-            y_pred = self._forward(x, training=training)
+        y_pred = self._forward(x, training=training)
         data_loss, per_output = self._objective.data_loss(y, y_pred, sample_weight)
         extra = self._collect_losses(self._regularized if self._training_ready else None)
         total = data_loss + torch.stack([loss.float() for loss in extra]).sum() \
