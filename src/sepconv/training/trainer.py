@@ -164,9 +164,12 @@ class Trainer:
     def _to_device(self, structure):
         from sepconv.layers.node import map_structure
 
-        device = self._device()
         if structure is None:
             return None
+        if isinstance(structure, torch.Tensor) and structure.device.type == "cpu" \
+                and self._device().type == "cpu":
+            return structure  # the common case, without walking a structure
+        device = self._device()
         return map_structure(
             lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t,
             structure)
