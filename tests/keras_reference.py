@@ -250,6 +250,10 @@ def check_against_keras(class_name, kwargs, shape, seed=0, context=""):
         return compute
 
     assert_close(o_out, k_out, OUTPUT_RTOL, f"{where}: output", noise=keras_noise(0))
+    with torch.no_grad():  # inference: sepconv's C kernels where they apply
+        inference = ours(torch.tensor(x_np)).numpy()
+    assert_close(inference, k_out, OUTPUT_RTOL, f"{where}: output without gradients",
+                 noise=keras_noise(0))
     names = ["input"] + [w.name for w in k_weights]
     assert len(o_grads) == len(k_grads)
     for i, (name, og, kg) in enumerate(zip(names, o_grads, k_grads)):
@@ -282,8 +286,9 @@ def check_against_keras(class_name, kwargs, shape, seed=0, context=""):
     assert normalize(clone.get_config()) == o_config, f"{where}: from_config round trip"
     clone.build(shape)
     clone.set_weights(ours.get_weights())
-    with torch.no_grad():
+    with torch.no_grad():  # both without gradients: the same kernel path runs
         np.testing.assert_array_equal(
-            clone(torch.tensor(x_np)).numpy(), o_out, err_msg=f"{where}: from_config output"
+            clone(torch.tensor(x_np)).numpy(), ours(torch.tensor(x_np)).numpy(),
+            err_msg=f"{where}: from_config output"
         )
     return o_out

@@ -140,6 +140,27 @@ def backend() -> str:
     return "torch"
 
 
+def set_kernels_enabled(enabled: bool) -> None:
+    """Run sepconv's fused C kernels where they apply (True, the default;
+    ``SEPCONV_KERNELS=0`` in the environment starts with False) or always
+    PyTorch's own convolutions (False).
+
+    >>> set_kernels_enabled(False); kernels_enabled()
+    False
+    >>> set_kernels_enabled(True)
+    """
+    from sepconv.ops import kernels
+
+    kernels.set_enabled(enabled)
+
+
+def kernels_enabled() -> bool:
+    """Whether sepconv's fused C kernels are switched on."""
+    from sepconv.ops import kernels
+
+    return kernels.enabled()
+
+
 # The global dtype policy lives with the policies; Keras exports the same
 # functions here (and as keras.mixed_precision.set_global_policy/global_policy).
 from sepconv.dtype_policies import dtype_policy, set_dtype_policy  # noqa: E402

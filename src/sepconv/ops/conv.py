@@ -307,7 +307,48 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, stride
             f"depth_multiplier, filters) = (1, ..., 1, {mid}, filters). "
             f"Received: pointwise_kernel.shape={tuple(pointwise_kernel.shape)}"
         )
+    fused = _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides,
+                             padding, dilation_rate, data_format)
+    if fused is not None:
+        return fused
     x = _channels_first(inputs, data_format)
     y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation_rate,
                    inputs, data_format)
     return _restore(_pointwise(y, pointwise_kernel, bias), data_format)
+
+
+def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, padding,
+                     dilation_rate, data_format):
+    """The C kernel's result where it applies (a 2D channels_last float32
+    CPU input laid out densely, no gradient wanted, the kernels switched on
+    and built), else None."""
+    from sepconv.ops import kernels
+
+    if not kernels.enabled() or inputs.ndim != 4 or data_format != "channels_last":
+        return None
+    tensors = (inputs, depthwise_kernel, pointwise_kernel) + (() if bias is None else (bias,))
+    if any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors):
+        return None
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return None
+    if torch.compiler.is_compiling() or not inputs.is_contiguous() \
+            or padding not in ("same", "valid") or not kernels.usable():
+        return None
+    kernel_size = depthwise_kernel.shape[:2]
+    strides = _tuple(strides, 2, "strides")
+    dilation = _tuple(dilation_rate, 2, "dilation_rate")
+    pads, out_size = [], []
+    for n, k, s, d in zip(inputs.shape[1:3], kernel_size, strides, dilation):
+        before, after = padding_pair(n, k, s, padding, d)
+        length = (n + before + after - (k - 1) * d - 1) // s + 1
+        if length < 1:
+            return None  # the PyTorch path raises the error
+        pads.append(before)
+        out_size.append(length)
+    if bias is not None and bias.shape != (pointwise_kernel.shape[-1],):
+        return None
+    return kernels.separable_conv2d(
+        inputs, depthwise_kernel.contiguous(),
+        pointwise_kernel.reshape(pointwise_kernel.shape[-2:]).contiguous(),
+        None if bias is None else bias.contiguous(), strides, dilation, tuple(pads),
+        out_size=tuple(out_size))

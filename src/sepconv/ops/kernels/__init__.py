@@ -1,0 +1,136 @@
+"""sepconv's own CPU kernels: a fused SeparableConv2D forward (depthwise +
+pointwise + bias + activation, the depthwise tile kept in cache) in C,
+compiled on first use (see :mod:`sepconv.ops.kernels.build`).
+
+``sepconv.ops`` calls them for float32 channels_last 2D inputs on the CPU
+when no gradient is needed, and runs PyTorch's convolutions otherwise.
+Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
+the environment variable ``SEPCONV_KERNELS=0``, and
+``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best
+one the CPU runs is the default).
+
+>>> import torch
+>>> x = torch.rand(1, 5, 5, 3)
+>>> out = separable_conv2d(x, torch.rand(3, 3, 3, 1), torch.rand(3, 4), None,
+...                        strides=(1, 1), dilation=(1, 1), pads=(1, 1))
+>>> tuple(out.shape)
+(1, 5, 5, 4)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import warnings
+
+import torch
+
+from sepconv.ops.kernels.build import ISA_FLAGS, KernelBuildError, load
+
+ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
+
+_state = {"enabled": os.environ.get("SEPCONV_KERNELS", "1").strip().lower()
+          not in ("0", "false", "off", "no"),
+          "library": None, "failed": None}
+
+
+def set_enabled(enabled: bool) -> None:
+    """Use the C kernels where they apply (True, the default) or always
+    PyTorch's convolutions (False)."""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"`enabled` must be True or False. Received: enabled={enabled!r}")
+    _state["enabled"] = enabled
+
+
+def enabled() -> bool:
+    """Whether the kernels are switched on (they may still be unavailable)."""
+    return _state["enabled"]
+
+
+def requested_isa():
+    """The instruction set forced by ``SEPCONV_KERNEL_ISA``, or None."""
+    isa = os.environ.get("SEPCONV_KERNEL_ISA", "").strip().lower()
+    if not isa:
+        return None
+    if isa not in ISA_FLAGS:
+        raise ValueError(
+            f"SEPCONV_KERNEL_ISA must be one of {sorted(ISA_FLAGS)}. "
+            f"Received: SEPCONV_KERNEL_ISA={isa!r}"
+        )
+    return isa
+
+
+def _best_isa():
+    portable = load("portable")
+    for isa in ("avx512", "avx2"):
+        if portable.sc_cpu_supports(isa.encode()):
+            return isa
+    return "portable"
+
+
+def library():
+    """The loaded kernel library (built on first use), or None when it
+    cannot be built here (a warning says why, once)."""
+    if _state["library"] is None and _state["failed"] is None:
+        try:
+            isa = requested_isa() or _best_isa()
+            _state["library"] = load(isa)
+        except KernelBuildError as error:
+            _state["failed"] = str(error)
+            warnings.warn(f"sepconv's C kernels are unavailable, PyTorch's convolutions "
+                          f"run instead: {error}", RuntimeWarning, stacklevel=2)
+    return _state["library"]
+
+
+def isa():
+    """The instruction set of the loaded kernels ('avx512', 'avx2',
+    'portable'), or None when they are unavailable."""
+    lib = library()
+    return None if lib is None else lib.sc_isa().decode()
+
+
+def usable() -> bool:
+    """Switched on and built."""
+    return enabled() and library() is not None
+
+
+class Geometry(ctypes.Structure):
+    """The C ``sc_geometry`` (see csrc/geometry.h)."""
+
+    _fields_ = [(name, ctypes.c_int64) for name in (
+        "batch", "height", "width", "channels", "kernel_h", "kernel_w", "multiplier",
+        "filters", "out_h", "out_w", "stride_h", "stride_w", "dilation_h", "dilation_w",
+        "pad_top", "pad_left", "activation", "threads")]
+
+
+def _output_length(length, kernel, stride, dilation, pad):
+    return (length + 2 * pad - (kernel - 1) * dilation - 1) // stride + 1
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, pads,
+                     out_size=None, activation=None, lib=None):
+    """The fused kernel on contiguous float32 CPU tensors: ``x`` (N, H, W, C),
+    ``depthwise_kernel`` (kh, kw, C, M), ``pointwise_kernel`` (C * M, F),
+    ``bias`` (F,) or None; ``pads`` = (top, left) zeros before the input
+    (the output size covers any extra zeros after; ``out_size`` (oh, ow)
+    gives it, else symmetric padding); ``activation`` None, 'relu' or
+    'relu6'; ``lib`` a library from :func:`build.load` (default: the active
+    one). Returns (N, oh, ow, F)."""
+    lib = lib or library()
+    if lib is None:
+        raise RuntimeError(f"sepconv's C kernels are unavailable: {_state['failed']}")
+    n, h, w, c = x.shape
+    kh, kw, _, m = depthwise_kernel.shape
+    f = pointwise_kernel.shape[-1]
+    if out_size is None:
+        out_size = (_output_length(h, kh, strides[0], dilation[0], pads[0]),
+                    _output_length(w, kw, strides[1], dilation[1], pads[1]))
+    out = torch.empty((n, *out_size, f), dtype=torch.float32)
+    geometry = Geometry(n, h, w, c, kh, kw, m, f, *out_size, *strides, *dilation, *pads,
+                        ACTIVATIONS[activation], torch.get_num_threads())
+    status = lib.sc_separable_forward(
+        ctypes.byref(geometry), x.data_ptr(), depthwise_kernel.data_ptr(),
+        pointwise_kernel.data_ptr(), None if bias is None else bias.data_ptr(), out.data_ptr())
+    if status != 0:
+        raise MemoryError("sepconv's fused separable convolution ran out of memory.")
+    return out

@@ -1,0 +1,122 @@
+"""Compiling and loading the C kernels: the sources in ``csrc/`` are built
+with the machine's C compiler into a per-user cache on first use, once per
+instruction set (``avx512``, ``avx2``, ``portable``), and loaded with ctypes.
+
+The cache is ``$SEPCONV_KERNEL_CACHE`` or ``~/.cache/sepconv/kernels``; a
+library's file name carries a hash of the sources, flags and compiler, so an
+upgrade or another compiler builds afresh. A build goes to a temporary file
+that is renamed into place, so processes building at the same time never load
+half a library.
+
+>>> library = load("portable")
+>>> library.sc_isa().decode()
+'portable'
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+
+SOURCES = ("separable.c", "parallel.c")
+HEADERS = ("vec.h", "parallel.h", "geometry.h", "depthwise_tile.h", "pointwise_gemm.h")
+ISA_FLAGS = {
+    "avx512": ("-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"),
+    "avx2": ("-mavx2", "-mfma"),
+    "portable": (),
+}
+BASE_FLAGS = ("-O3", "-std=c11", "-ffp-contract=fast", "-D_POSIX_C_SOURCE=200809L", "-fPIC",
+              "-shared", "-pthread")
+SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
+
+
+class KernelBuildError(RuntimeError):
+    """The C kernels could not be compiled or loaded (no compiler, a failed
+    build); sepconv then runs on PyTorch's own convolutions."""
+
+
+def cache_dir() -> str:
+    """Where built libraries are kept."""
+    configured = os.environ.get("SEPCONV_KERNEL_CACHE")
+    if configured:
+        return configured
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "sepconv", "kernels")
+
+
+def compiler() -> str:
+    """The C compiler: ``$CC``, else ``gcc``, else ``cc``."""
+    for candidate in (os.environ.get("CC"), "gcc", "cc"):
+        if candidate and shutil.which(candidate):
+            return candidate
+    raise KernelBuildError("No C compiler found (tried $CC, gcc and cc).")
+
+
+def _compiler_version(cc) -> str:
+    try:
+        return subprocess.run([cc, "--version"], capture_output=True, text=True,
+                              timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        raise KernelBuildError(f"{cc} --version failed: {error}") from None
+
+
+def _flags(isa):
+    if isa not in ISA_FLAGS:
+        raise ValueError(
+            f"`isa` must be one of {sorted(ISA_FLAGS)}. Received: isa={isa!r}"
+        )
+    if isa != "portable" and platform.machine().lower() not in ("x86_64", "amd64"):
+        raise KernelBuildError(f"The {isa} kernels need an x86-64 CPU; this is "
+                               f"{platform.machine()}.")
+    return BASE_FLAGS + ISA_FLAGS[isa]
+
+
+def library_path(isa) -> str:
+    """The cached library for ``isa`` (built or not)."""
+    cc = compiler()
+    digest = hashlib.sha256()
+    for name in SOURCES + HEADERS:
+        with open(os.path.join(SOURCE_DIR, name), "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read())
+    digest.update(" ".join(_flags(isa)).encode() + _compiler_version(cc).encode())
+    return os.path.join(cache_dir(), f"libsepconv_{isa}_{digest.hexdigest()[:16]}.so")
+
+
+def _build(isa, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
+    os.close(handle)
+    command = [compiler(), *_flags(isa), *(os.path.join(SOURCE_DIR, s) for s in SOURCES),
+               "-o", temporary]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            raise KernelBuildError(
+                f"Building the {isa} kernels failed:\n{' '.join(command)}\n"
+                f"{result.stderr[-4000:]}")
+        os.replace(temporary, path)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise KernelBuildError(f"Building the {isa} kernels failed: {error}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def load(isa) -> ctypes.CDLL:
+    """The kernel library for ``isa``, built first if it is not cached."""
+    path = library_path(isa)
+    if not os.path.exists(path):
+        _build(isa, path)
+    try:
+        library = ctypes.CDLL(path)
+    except OSError as error:
+        raise KernelBuildError(f"Loading {path} failed: {error}") from None
+    library.sc_isa.restype = ctypes.c_char_p
+    library.sc_cpu_supports.argtypes = [ctypes.c_char_p]
+    library.sc_separable_forward.argtypes = [ctypes.c_void_p] * 6
+    return library

@@ -1,0 +1,58 @@
+#include "parallel.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+typedef struct {
+    sc_task_fn fn;
+    void *context;
+    int64_t count;
+    int64_t next; /* the next task to hand out (atomic) */
+} loop_t;
+
+typedef struct {
+    loop_t *loop;
+    int thread;
+} worker_t;
+
+static void run_tasks(loop_t *loop, int thread) {
+    for (;;) {
+        int64_t task = __atomic_fetch_add(&loop->next, 1, __ATOMIC_RELAXED);
+        if (task >= loop->count) return;
+        loop->fn(loop->context, task, thread);
+    }
+}
+
+static void *worker_main(void *argument) {
+    worker_t *worker = (worker_t *)argument;
+    run_tasks(worker->loop, worker->thread);
+    return NULL;
+}
+
+int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
+    loop_t loop = {fn, context, count, 0};
+    if (threads > count) threads = (int)count;
+    if (threads <= 1) {
+        run_tasks(&loop, 0);
+        return 0;
+    }
+    pthread_t *ids = malloc(sizeof(pthread_t) * (size_t)(threads - 1));
+    worker_t *workers = malloc(sizeof(worker_t) * (size_t)(threads - 1));
+    if (!ids || !workers) {
+        free(ids);
+        free(workers);
+        return -1;
+    }
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        workers[t - 1].loop = &loop;
+        workers[t - 1].thread = t;
+        if (pthread_create(&ids[t - 1], NULL, worker_main, &workers[t - 1]) != 0) break;
+        started++;
+    }
+    run_tasks(&loop, 0); /* whatever the workers do not take, this thread does */
+    for (int t = 0; t < started; t++) pthread_join(ids[t], NULL);
+    free(ids);
+    free(workers);
+    return 0;
+}

@@ -1,0 +1,102 @@
+/* Fused forward passes: SeparableConv2D (depthwise + pointwise + bias +
+ * activation, the depthwise result of a tile of output pixels never leaving
+ * cache) and DepthwiseConv2D (+ bias + activation). channels_last float32. */
+#include <stdlib.h>
+
+#include "depthwise_tile.h"
+#include "geometry.h"
+#include "parallel.h"
+#include "pointwise_gemm.h"
+#include "vec.h"
+
+const char *sc_isa(void) { return SC_ISA_NAME; }
+
+/* 1 when this CPU (and its OS) runs the avx512 / avx2 builds (x86-64 only). */
+int sc_cpu_supports(const char *isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (!strcmp(isa, "avx512"))
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return !strcmp(isa, "portable");
+}
+
+static void *aligned(size_t bytes) {
+    void *memory = NULL;
+    if (posix_memalign(&memory, SC_ALIGN, bytes ? bytes : SC_ALIGN)) return NULL;
+    return memory;
+}
+
+/* How many output pixels one tile holds: its depthwise rows take about
+ * 192 KiB (in L2 next to a pointwise panel), a whole number of micro-tiles. */
+static int64_t tile_pixels(const sc_geometry *g) {
+    int64_t K = g->channels * g->multiplier;
+    int64_t pixels = (192 * 1024 / 4) / (K > 0 ? K : 1);
+    pixels = pixels / SC_MR * SC_MR;
+    if (pixels < SC_MR) pixels = SC_MR;
+    if (pixels > 32 * SC_MR) pixels = 32 * SC_MR;
+    return pixels;
+}
+
+typedef struct {
+    const sc_geometry *g;
+    const float *x, *depthwise, *packed, *bias;
+    float *out;
+    float **scratch; /* per thread: tile rows */
+    int64_t tile, tiles_per_image;
+} separable_job;
+
+static void separable_task(void *context, int64_t task, int thread) {
+    separable_job *job = (separable_job *)context;
+    const sc_geometry *g = job->g;
+    int64_t n = task / job->tiles_per_image;
+    int64_t first = (task % job->tiles_per_image) * job->tile;
+    int64_t pixels = g->out_h * g->out_w;
+    int64_t count = pixels - first < job->tile ? pixels - first : job->tile;
+    int64_t K = g->channels * g->multiplier;
+    const float *image = job->x + n * g->height * g->width * g->channels;
+    depthwise_pixels(g, image, job->depthwise, first, count, job->scratch[thread], K);
+    pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias,
+                   job->out + (n * pixels + first) * g->filters);
+}
+
+/* Returns 0, or -1 when out of memory (out is then unwritten). */
+int sc_separable_forward(const sc_geometry *g, const float *x, const float *depthwise_kernel,
+                         const float *pointwise_kernel, const float *bias, float *out) {
+    const int64_t C = g->channels, M = g->multiplier, K = C * M, F = g->filters;
+    const int64_t taps = g->kernel_h * g->kernel_w, panels = (F + SC_NR - 1) / SC_NR;
+    const int64_t tile = tile_pixels(g), pixels = g->out_h * g->out_w;
+    const int threads = g->threads > 0 ? (int)g->threads : 1;
+    int status = -1;
+    float *depthwise = aligned(sizeof(float) * (size_t)(taps * K));
+    float *packed = aligned(sizeof(float) * (size_t)(panels * K * SC_NR));
+    float *bias_padded = aligned(sizeof(float) * (size_t)(panels * SC_NR));
+    float **scratch = calloc((size_t)threads, sizeof(float *));
+    if (!depthwise || !packed || !bias_padded || !scratch) goto done;
+    for (int t = 0; t < threads; t++) {
+        /* SC_MR spare rows: the last micro-tile may read past the tile. */
+        size_t floats = (size_t)((round_up(tile, SC_MR) + SC_MR) * K);
+        scratch[t] = aligned(sizeof(float) * floats);
+        if (!scratch[t]) goto done;
+        memset(scratch[t], 0, sizeof(float) * floats);
+    }
+    pack_depthwise(g, depthwise_kernel, depthwise);
+    pack_pointwise(g, pointwise_kernel, packed);
+    for (int64_t f = 0; f < panels * SC_NR; f++) bias_padded[f] = bias && f < F ? bias[f] : 0.0f;
+    if (pixels > 0 && g->batch > 0) {
+        separable_job job = {g, x, depthwise, packed, bias_padded, out, scratch, tile,
+                             (pixels + tile - 1) / tile};
+        if (sc_parallel_for(threads, g->batch * job.tiles_per_image, separable_task, &job)) goto done;
+    }
+    status = 0;
+done:
+    if (scratch)
+        for (int t = 0; t < threads; t++) free(scratch[t]);
+    free(scratch);
+    free(bias_padded);
+    free(packed);
+    free(depthwise);
+    return status;
+}

@@ -1,0 +1,199 @@
+"""sepconv's C kernels: every code path (avx512, avx2, portable — forced,
+as on a machine without AVX-512) against a float64 PyTorch reference over
+kernel sizes, strides, dilations, 'same'/'valid' padding (asymmetric
+included), depth multipliers, channel and filter counts that are not
+multiples of the vector width, bias, activations; and the switches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import sepconv
+from sepconv.ops import kernels
+from sepconv.ops.kernels import build
+from sepconv.ops.shapes import padding_pair
+
+
+def _available_isas():
+    portable = build.load("portable")
+    return [isa for isa in ("avx512", "avx2", "portable") if portable.sc_cpu_supports(isa.encode())]
+
+
+ISAS = _available_isas()
+
+
+def reference(x, depthwise, pointwise, bias, strides, dilation, padding, activation=None):
+    """Depthwise (TF channel order c * M + m) then 1x1, in float64, on
+    explicitly padded NCHW input."""
+    x64 = x.double().permute(0, 3, 1, 2)
+    pads = []
+    for n, k, s, d in zip(x.shape[1:3], depthwise.shape[:2], strides, dilation):
+        pads.append(padding_pair(n, k, s, padding, d))
+    x64 = F.pad(x64, [*pads[1], *pads[0]])
+    kh, kw, c, m = depthwise.shape
+    weight = depthwise.double().permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
+    mid = F.conv2d(x64, weight, stride=strides, dilation=dilation, groups=c)
+    out = F.conv2d(mid, pointwise.double().t()[:, :, None, None],
+                   None if bias is None else bias.double())
+    if activation == "relu":
+        out = torch.where(out < 0, 0.0, out)
+    elif activation == "relu6":
+        out = torch.where(out < 0, 0.0, torch.where(out > 6, 6.0, out))
+    return out.permute(0, 2, 3, 1)
+
+
+def run(lib, x, depthwise, pointwise, bias, strides, dilation, padding, activation=None):
+    pads, size = [], []
+    for n, k, s, d in zip(x.shape[1:3], depthwise.shape[:2], strides, dilation):
+        before, after = padding_pair(n, k, s, padding, d)
+        pads.append(before)
+        size.append((n + before + after - (k - 1) * d - 1) // s + 1)
+    return kernels.separable_conv2d(x, depthwise, pointwise, bias, strides, dilation,
+                                    tuple(pads), out_size=tuple(size), activation=activation,
+                                    lib=lib)
+
+
+CASES = {
+    # name: (N, H, W, C, kernel, M, F, strides, dilation, padding)
+    "3x3 same": (2, 7, 9, 5, (3, 3), 1, 11, (1, 1), (1, 1), "same"),
+    "even input stride 2 (asymmetric same)": (2, 8, 8, 20, (3, 3), 3, 40, (2, 2), (1, 1), "same"),
+    "valid dilated": (1, 10, 11, 33, (3, 3), 2, 70, (1, 1), (2, 2), "valid"),
+    "even kernel same": (3, 6, 7, 16, (2, 4), 1, 32, (1, 1), (1, 1), "same"),
+    "5x3 stride (2, 1)": (1, 9, 8, 17, (5, 3), 2, 33, (2, 1), (1, 1), "same"),
+    "1x1 kernel": (2, 4, 4, 64, (1, 1), 1, 1, (1, 1), (1, 1), "valid"),
+    "7x7 on a 3x3 input": (1, 3, 3, 8, (7, 7), 1, 7, (1, 1), (1, 1), "same"),
+    "9x9 kernel (over 64 taps)": (1, 10, 10, 3, (9, 9), 2, 5, (1, 1), (1, 1), "same"),
+    "one channel, many filters": (2, 8, 8, 1, (3, 3), 8, 48, (1, 1), (1, 1), "same"),
+    "wide": (1, 5, 6, 130, (3, 3), 1, 150, (1, 1), (1, 1), "same"),
+}
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_fused_forward_matches_the_reference(isa, case):
+    n, h, w, c, kernel, m, f, strides, dilation, padding = CASES[case]
+    generator = torch.Generator().manual_seed(hash(case) % 2**31)
+    x = torch.randn(n, h, w, c, generator=generator)
+    depthwise = torch.randn(*kernel, c, m, generator=generator)
+    pointwise = torch.randn(c * m, f, generator=generator)
+    bias = torch.randn(f, generator=generator)
+    expected = reference(x, depthwise, pointwise, bias, strides, dilation, padding)
+    got = run(build.load(isa), x, depthwise, pointwise, bias, strides, dilation, padding)
+    assert got.shape == expected.shape
+    # float32 rounding of sums of c * m * taps products of unit-variance values
+    scale = (x.abs().max() * depthwise.abs().max() * pointwise.abs().max()).item()
+    tolerance = 4e-7 * scale * kernel[0] * kernel[1] * c * m
+    torch.testing.assert_close(got.double(), expected, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("activation", ["relu", "relu6"])
+def test_activation_epilogue_and_nan(isa, activation):
+    x = torch.randn(2, 6, 6, 4) * 4
+    x[0, 2, 2, 1] = float("nan")
+    depthwise, pointwise, bias = torch.randn(3, 3, 4, 1), torch.randn(4, 35), torch.randn(35)
+    expected = reference(x, depthwise, pointwise, bias, (1, 1), (1, 1), "same", activation)
+    got = run(build.load(isa), x, depthwise, pointwise, bias, (1, 1), (1, 1), "same", activation)
+    assert torch.equal(got.isnan(), expected.isnan()) and got.isnan().any()
+    torch.testing.assert_close(got.double().nan_to_num(), expected.nan_to_num(),
+                               rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_no_bias_and_one_thread(isa, monkeypatch):
+    x, depthwise, pointwise = torch.randn(3, 5, 5, 6), torch.randn(3, 3, 6, 2), torch.randn(12, 9)
+    expected = reference(x, depthwise, pointwise, None, (1, 1), (1, 1), "same")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    got = run(build.load(isa), x, depthwise, pointwise, None, (1, 1), (1, 1), "same")
+    torch.testing.assert_close(got.double(), expected, rtol=0, atol=1e-4)
+
+
+def layer_pair():
+    layer = sepconv.layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2)
+    x = torch.randn(2, 9, 9, 5)
+    return layer, x
+
+
+def test_ops_dispatch_uses_the_kernel_without_gradients_only(monkeypatch):
+    layer, x = layer_pair()
+    calls = []
+    original = kernels.separable_conv2d
+    monkeypatch.setattr(kernels, "separable_conv2d",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    with_grad = layer(x)
+    assert not calls and with_grad.requires_grad
+    with torch.no_grad():
+        inference = layer(x)
+    assert calls == [1]
+    torch.testing.assert_close(inference, with_grad.detach(), rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        layer(x.permute(0, 2, 1, 3))  # not laid out densely: PyTorch's path
+        layer(x.double().float()[:, :, :, :])
+    assert calls == [1, 1]
+
+
+def test_switching_the_kernels_off():
+    layer, x = layer_pair()
+    with torch.no_grad():
+        fused = layer(x)
+        sepconv.config.set_kernels_enabled(False)
+        try:
+            assert not sepconv.config.kernels_enabled()
+            plain = layer(x)
+        finally:
+            sepconv.config.set_kernels_enabled(True)
+    torch.testing.assert_close(fused, plain, rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="Received: enabled=1"):
+        sepconv.config.set_kernels_enabled(1)
+
+
+SCRIPT = """
+import torch, sepconv
+from sepconv.ops import kernels
+layer = sepconv.layers.SeparableConv2D(4, 3, padding="same")
+with torch.no_grad():
+    layer(torch.ones(1, 5, 5, 3))
+print(kernels.enabled(), kernels.isa())
+"""
+
+
+@pytest.mark.parametrize("environment, expected", [
+    ({"SEPCONV_KERNELS": "0"}, "False"),
+    ({"SEPCONV_KERNEL_ISA": "portable"}, "True portable"),
+])
+def test_environment_switches(environment, expected, tmp_path):
+    env = dict(os.environ, **environment)
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(expected)
+
+
+def test_unknown_forced_isa_is_an_error(monkeypatch):
+    monkeypatch.setenv("SEPCONV_KERNEL_ISA", "sse9")
+    with pytest.raises(ValueError, match="Received: SEPCONV_KERNEL_ISA='sse9'"):
+        kernels.requested_isa()
+
+
+def test_build_is_cached_and_atomic(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEPCONV_KERNEL_CACHE", str(tmp_path))
+    first = build.load("portable")
+    files = sorted(os.listdir(tmp_path))
+    assert len(files) == 1 and files[0].startswith("libsepconv_portable_")
+    build.load("portable")
+    assert sorted(os.listdir(tmp_path)) == files  # no rebuild, no leftovers
+    assert first.sc_isa() == b"portable"
+
+
+def test_missing_compiler_is_a_build_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEPCONV_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", "no-such-compiler")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(build.KernelBuildError, match="No C compiler"):
+        build.load("portable")
