@@ -30,6 +30,7 @@ Tolerances (float32):
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -55,6 +56,17 @@ LAYERS = {
     "SeparableConv1D": (1, "separable"),
     "SeparableConv2D": (2, "separable"),
 }
+
+
+@contextlib.contextmanager
+def kernels_on():
+    """sepconv's C kernels switched on (they are off by default for now)."""
+    before = sepconv.config.kernels_enabled()
+    sepconv.config.set_kernels_enabled(True)
+    try:
+        yield
+    finally:
+        sepconv.config.set_kernels_enabled(before)
 
 
 def make_layers(class_name, kwargs):
@@ -250,7 +262,7 @@ def check_against_keras(class_name, kwargs, shape, seed=0, context=""):
         return compute
 
     assert_close(o_out, k_out, OUTPUT_RTOL, f"{where}: output", noise=keras_noise(0))
-    with torch.no_grad():  # inference: sepconv's C kernels where they apply
+    with torch.no_grad(), kernels_on():  # inference: sepconv's C kernels where they apply
         inference = ours(torch.tensor(x_np)).numpy()
     assert_close(inference, k_out, OUTPUT_RTOL, f"{where}: output without gradients",
                  noise=keras_noise(0))
@@ -286,7 +298,7 @@ def check_against_keras(class_name, kwargs, shape, seed=0, context=""):
     assert normalize(clone.get_config()) == o_config, f"{where}: from_config round trip"
     clone.build(shape)
     clone.set_weights(ours.get_weights())
-    with torch.no_grad():  # both without gradients: the same kernel path runs
+    with torch.no_grad(), kernels_on():  # both without gradients: the same kernel path
         np.testing.assert_array_equal(
             clone(torch.tensor(x_np)).numpy(), ours(torch.tensor(x_np)).numpy(),
             err_msg=f"{where}: from_config output"

@@ -141,13 +141,13 @@ def backend() -> str:
 
 
 def set_kernels_enabled(enabled: bool) -> None:
-    """Run sepconv's fused C kernels where they apply (True, the default;
-    ``SEPCONV_KERNELS=0`` in the environment starts with False) or always
-    PyTorch's own convolutions (False).
+    """Run sepconv's fused C kernels where they apply (True) or always
+    PyTorch's own convolutions (False: the default until the kernels beat
+    PyTorch's; ``SEPCONV_KERNELS=1`` in the environment starts with True).
 
-    >>> set_kernels_enabled(False); kernels_enabled()
-    False
-    >>> set_kernels_enabled(True)
+    >>> set_kernels_enabled(True); kernels_enabled()
+    True
+    >>> set_kernels_enabled(False)
     """
     from sepconv.ops import kernels
 

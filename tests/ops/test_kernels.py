@@ -18,6 +18,7 @@ import sepconv
 from sepconv.ops import kernels
 from sepconv.ops.kernels import build
 from sepconv.ops.shapes import padding_pair
+from keras_reference import kernels_on
 
 
 def _available_isas():
@@ -120,7 +121,17 @@ def layer_pair():
     return layer, x
 
 
-def test_ops_dispatch_uses_the_kernel_without_gradients_only(monkeypatch):
+@pytest.fixture
+def switched_on():
+    with kernels_on():
+        yield
+
+
+def test_kernels_are_off_by_default():
+    assert not sepconv.config.kernels_enabled()
+
+
+def test_ops_dispatch_uses_the_kernel_without_gradients_only(monkeypatch, switched_on):
     layer, x = layer_pair()
     calls = []
     original = kernels.separable_conv2d
@@ -138,7 +149,7 @@ def test_ops_dispatch_uses_the_kernel_without_gradients_only(monkeypatch):
     assert calls == [1, 1]
 
 
-def test_switching_the_kernels_off():
+def test_switching_the_kernels_off(switched_on):
     layer, x = layer_pair()
     with torch.no_grad():
         fused = layer(x)
@@ -165,7 +176,7 @@ print(kernels.enabled(), kernels.isa())
 
 @pytest.mark.parametrize("environment, expected", [
     ({"SEPCONV_KERNELS": "0"}, "False"),
-    ({"SEPCONV_KERNEL_ISA": "portable"}, "True portable"),
+    ({"SEPCONV_KERNELS": "1", "SEPCONV_KERNEL_ISA": "portable"}, "True portable"),
 ])
 def test_environment_switches(environment, expected, tmp_path):
     env = dict(os.environ, **environment)

@@ -2,10 +2,12 @@
 pointwise + bias + activation, the depthwise tile kept in cache) in C,
 compiled on first use (see :mod:`sepconv.ops.kernels.build`).
 
-``sepconv.ops`` calls them for float32 channels_last 2D inputs on the CPU
-when no gradient is needed, and runs PyTorch's convolutions otherwise.
+When switched on, ``sepconv.ops`` calls them for float32 channels_last 2D
+inputs on the CPU when no gradient is needed, and runs PyTorch's
+convolutions otherwise. They are off by default for now: on the benchmark
+shapes they do not yet beat PyTorch's own convolutions (work in progress).
 Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
-the environment variable ``SEPCONV_KERNELS=0``, and
+the environment variable ``SEPCONV_KERNELS=1`` (or ``0``), and
 ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best
 one the CPU runs is the default).
 
@@ -29,14 +31,14 @@ from sepconv.ops.kernels.build import ISA_FLAGS, KernelBuildError, load
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
 
-_state = {"enabled": os.environ.get("SEPCONV_KERNELS", "1").strip().lower()
-          not in ("0", "false", "off", "no"),
+_state = {"enabled": os.environ.get("SEPCONV_KERNELS", "0").strip().lower()
+          in ("1", "true", "on", "yes"),
           "library": None, "failed": None}
 
 
 def set_enabled(enabled: bool) -> None:
-    """Use the C kernels where they apply (True, the default) or always
-    PyTorch's convolutions (False)."""
+    """Use the C kernels where they apply (True) or always PyTorch's
+    convolutions (False, the default for now)."""
     if not isinstance(enabled, bool):
         raise TypeError(f"`enabled` must be True or False. Received: enabled={enabled!r}")
     _state["enabled"] = enabled
