@@ -26,41 +26,22 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
         int64_t pixel = first + i;
         int64_t oh = pixel / g->out_w, ow = pixel % g->out_w;
         int64_t top = oh * g->stride_h - g->pad_top, left = ow * g->stride_w - g->pad_left;
-        /* The taps inside the image: kernel rows [kh0, kh1), columns [kw0, kw1). */
-        const float *sources[64];
-        int64_t tap_index[64], inside = 0;
+        /* The taps inside the image: where they read and which kernel tap
+         * each is (a variable-length array: taps pointers on the stack). */
+        const float *sources[taps];
+        int64_t tap_index[taps], inside = 0;
         for (int64_t kh = 0; kh < KH; kh++) {
             int64_t ih = top + kh * g->dilation_h;
             if (ih < 0 || ih >= H) continue;
             for (int64_t kw = 0; kw < KW; kw++) {
                 int64_t iw = left + kw * g->dilation_w;
                 if (iw < 0 || iw >= W) continue;
-                if (inside < 64) {
-                    sources[inside] = image + (ih * W + iw) * C;
-                    tap_index[inside] = kh * KW + kw;
-                }
+                sources[inside] = image + (ih * W + iw) * C;
+                tap_index[inside] = kh * KW + kw;
                 inside++;
             }
         }
         float *row = rows + i * ld;
-        if (inside > 64) { /* a kernel of more than 64 taps: the plain loop */
-            for (int64_t m = 0; m < M; m++)
-                for (int64_t c = 0; c < C; c++) {
-                    float sum = 0.0f;
-                    for (int64_t kh = 0; kh < KH; kh++) {
-                        int64_t ih = top + kh * g->dilation_h;
-                        if (ih < 0 || ih >= H) continue;
-                        for (int64_t kw = 0; kw < KW; kw++) {
-                            int64_t iw = left + kw * g->dilation_w;
-                            if (iw < 0 || iw >= W) continue;
-                            sum += image[(ih * W + iw) * C + c] *
-                                   kernel_packed[(m * taps + kh * KW + kw) * C + c];
-                        }
-                    }
-                    row[m * C + c] = sum;
-                }
-            continue;
-        }
         for (int64_t m = 0; m < M; m++) {
             const float *k_m = kernel_packed + m * taps * C;
             float *out = row + m * C;
