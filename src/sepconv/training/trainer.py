@@ -161,18 +161,17 @@ class Trainer:
             return parameter.device
         return torch.device("cpu")
 
-    def _to_device(self, structure):
+    def _to_device(self, *structures):
+        """``structures`` (tensors, lists, dicts or None) with their tensors on
+        the model's device (looked up once for all of them)."""
         from sepconv.layers.node import map_structure
 
-        if structure is None:
-            return None
-        if isinstance(structure, torch.Tensor) and structure.device.type == "cpu" \
-                and self._device().type == "cpu":
-            return structure  # the common case, without walking a structure
         device = self._device()
-        return map_structure(
-            lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t,
-            structure)
+        return tuple(
+            None if structure is None else map_structure(
+                lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t,
+                structure)
+            for structure in structures)
 
     def _forward(self, x, training):
         if training and self._ddp is not None:
@@ -229,8 +228,7 @@ class Trainer:
         self._objective.update_metrics(y, y_pred, sample_weight)
 
     def _train_step(self, x, y, sample_weight):
-        x, y, sample_weight = (self._to_device(x), self._to_device(y),
-                               self._to_device(sample_weight))
+        x, y, sample_weight = self._to_device(x, y, sample_weight)
         if not self._training_ready:
             self._prepare_training(x)
         total, per_output, y_pred = self._objective_value(x, y, sample_weight, training=True)
@@ -246,8 +244,7 @@ class Trainer:
         self._track(total.detach(), per_output, y, y_pred, sample_weight, _batch_size(x))
 
     def _test_step(self, x, y, sample_weight):
-        x, y, sample_weight = (self._to_device(x), self._to_device(y),
-                               self._to_device(sample_weight))
+        x, y, sample_weight = self._to_device(x, y, sample_weight)
         with torch.no_grad():
             total, per_output, y_pred = self._objective_value(x, y, sample_weight,
                                                               training=False)
