@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from sepconv.ops.shapes import (
+    conv_output_length,
     padding_pair,
     standardize_data_format,
     standardize_padding,
@@ -334,21 +335,14 @@ def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, 
     if torch.compiler.is_compiling() or not inputs.is_contiguous() \
             or padding not in ("same", "valid") or not kernels.usable():
         return None
-    kernel_size = depthwise_kernel.shape[:2]
     strides = _tuple(strides, 2, "strides")
     dilation = _tuple(dilation_rate, 2, "dilation_rate")
-    pads, out_size = [], []
-    for n, k, s, d in zip(inputs.shape[1:3], kernel_size, strides, dilation):
-        before, after = padding_pair(n, k, s, padding, d)
-        length = (n + before + after - (k - 1) * d - 1) // s + 1
-        if length < 1:
-            return None  # the PyTorch path raises the error
-        pads.append(before)
-        out_size.append(length)
+    if any(conv_output_length(n, k, s, padding, d) < 1 for n, k, s, d
+           in zip(inputs.shape[1:3], depthwise_kernel.shape[:2], strides, dilation)):
+        return None  # the PyTorch path raises the error
     if bias is not None and bias.shape != (pointwise_kernel.shape[-1],):
         return None
     return kernels.separable_conv2d(
         inputs, depthwise_kernel.contiguous(),
         pointwise_kernel.reshape(pointwise_kernel.shape[-2:]).contiguous(),
-        None if bias is None else bias.contiguous(), strides, dilation, tuple(pads),
-        out_size=tuple(out_size))
+        None if bias is None else bias.contiguous(), strides, dilation, padding)

@@ -14,7 +14,7 @@ one the CPU runs is the default).
 >>> import torch
 >>> x = torch.rand(1, 5, 5, 3)
 >>> out = separable_conv2d(x, torch.rand(3, 3, 3, 1), torch.rand(3, 4), None,
-...                        strides=(1, 1), dilation=(1, 1), pads=(1, 1))
+...                        strides=(1, 1), dilation=(1, 1), padding="same")
 >>> tuple(out.shape)
 (1, 5, 5, 4)
 """
@@ -28,6 +28,7 @@ import warnings
 import torch
 
 from sepconv.ops.kernels.build import ISA_FLAGS, KernelBuildError, load
+from sepconv.ops.shapes import conv_output_length, padding_pair
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
 
@@ -105,28 +106,24 @@ class Geometry(ctypes.Structure):
         "pad_top", "pad_left", "activation", "threads")]
 
 
-def _output_length(length, kernel, stride, dilation, pad):
-    return (length + 2 * pad - (kernel - 1) * dilation - 1) // stride + 1
-
-
-def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, pads,
-                     out_size=None, activation=None, lib=None):
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding,
+                     activation=None, lib=None):
     """The fused kernel on contiguous float32 CPU tensors: ``x`` (N, H, W, C),
     ``depthwise_kernel`` (kh, kw, C, M), ``pointwise_kernel`` (C * M, F),
-    ``bias`` (F,) or None; ``pads`` = (top, left) zeros before the input
-    (the output size covers any extra zeros after; ``out_size`` (oh, ow)
-    gives it, else symmetric padding); ``activation`` None, 'relu' or
-    'relu6'; ``lib`` a library from :func:`build.load` (default: the active
-    one). Returns (N, oh, ow, F)."""
+    ``bias`` (F,) or None; ``padding`` 'same' (TensorFlow's, asymmetric
+    included) or 'valid'; ``activation`` None, 'relu' or 'relu6'; ``lib`` a
+    library from :func:`build.load` (default: the active one). Returns
+    (N, oh, ow, F)."""
     lib = lib or library()
     if lib is None:
         raise RuntimeError(f"sepconv's C kernels are unavailable: {_state['failed']}")
     n, h, w, c = x.shape
     kh, kw, _, m = depthwise_kernel.shape
     f = pointwise_kernel.shape[-1]
-    if out_size is None:
-        out_size = (_output_length(h, kh, strides[0], dilation[0], pads[0]),
-                    _output_length(w, kw, strides[1], dilation[1], pads[1]))
+    pads, out_size = [], []
+    for length, k, s, d in zip((h, w), (kh, kw), strides, dilation):
+        pads.append(padding_pair(length, k, s, padding, d)[0])
+        out_size.append(conv_output_length(length, k, s, padding, d))
     out = torch.empty((n, *out_size, f), dtype=torch.float32)
     geometry = Geometry(n, h, w, c, kh, kw, m, f, *out_size, *strides, *dilation, *pads,
                         ACTIVATIONS[activation], torch.get_num_threads())

@@ -16,6 +16,7 @@ half a library.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import platform
@@ -57,6 +58,7 @@ def compiler() -> str:
     raise KernelBuildError("No C compiler found (tried $CC, gcc and cc).")
 
 
+@functools.lru_cache(maxsize=None)
 def _compiler_version(cc) -> str:
     try:
         return subprocess.run([cc, "--version"], capture_output=True, text=True,
