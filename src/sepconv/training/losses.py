@@ -432,6 +432,17 @@ def serialize_function(fn):
     return serialize_keras_object(fn)
 
 
+def with_deserialized_function(config):
+    """A copy of a wrapper's ``config`` whose ``"fn"`` entry (a serialized
+    function or a name) is the function again (see :func:`serialize_function`)."""
+    config = dict(config)
+    if isinstance(config.get("fn"), (dict, str)):
+        from sepconv.losses import deserialize
+
+        config["fn"] = deserialize(config["fn"])
+    return config
+
+
 class LossFunctionWrapper(Loss):
     """A ``Loss`` around a function ``fn(y_true, y_pred, **kwargs)`` that
     returns per-sample values (what ``compile`` makes of a loss function).
@@ -459,12 +470,7 @@ class LossFunctionWrapper(Loss):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("fn"), (dict, str)):
-            from sepconv.losses import deserialize
-
-            config["fn"] = deserialize(config["fn"])
-        return cls(**config)
+        return cls(**with_deserialized_function(config))
 
     def __repr__(self):
         return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, " \

@@ -218,9 +218,6 @@ class MeanMetricWrapper(Mean):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("fn"), (dict, str)):
-            from sepconv.losses import deserialize
+        from sepconv.training.losses import with_deserialized_function
 
-            config["fn"] = deserialize(config["fn"])
-        return cls(**config)
+        return cls(**with_deserialized_function(config))
