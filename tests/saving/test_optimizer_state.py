@@ -293,30 +293,24 @@ def test_compile_config_reads_on_both_sides(tmp_path):
             np.testing.assert_allclose(logs[key], expected[key], rtol=1e-4, err_msg=key)
 
 
-class Halving(sepconv.optimizers.schedules.LearningRateSchedule):
-    """A user schedule (sepconv side): the rate halves every ``every`` steps."""
-
-    def __init__(self, rate, every):
-        self.rate, self.every = rate, every
+def halving_schedule(lib, name):
+    """A user schedule class for ``lib``: the rate halves every ``every`` steps."""
 
     def __call__(self, step):
         return self.rate * 0.5 ** (step // self.every)
 
-    def get_config(self):
-        return {"rate": self.rate, "every": self.every}
-
-
-class KerasHalving(keras.optimizers.schedules.LearningRateSchedule):
-    """The same schedule for Keras."""
-
     def __init__(self, rate, every):
         self.rate, self.every = rate, every
 
-    def __call__(self, step):
-        return self.rate * 0.5 ** (step // self.every)
-
     def get_config(self):
         return {"rate": self.rate, "every": self.every}
+
+    return type(name, (lib.optimizers.schedules.LearningRateSchedule,),
+                {"__init__": __init__, "__call__": __call__, "get_config": get_config})
+
+
+Halving = halving_schedule(sepconv, "Halving")
+KerasHalving = halving_schedule(keras, "KerasHalving")
 
 
 @pytest.mark.parametrize("writer", ["sepconv", "keras"])
