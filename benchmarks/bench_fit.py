@@ -1,13 +1,14 @@
 """Time one epoch of ``model.fit`` on the demo network against an equivalent
-hand-written PyTorch training loop (same model object, optimizer, data,
-batch size and per-step accuracy bookkeeping).
+hand-written PyTorch training loop (same network, optimizer settings, data,
+batch size and per-step loss and accuracy bookkeeping).
 
-Each run trains both contenders ``--epochs`` epochs in one process, one
-``fit(epochs=...)`` call timed epoch by epoch by a callback (from
-``on_epoch_begin`` to ``on_epoch_end``: everything fit does per epoch), then
-the hand loop epoch by epoch; the first epoch of each is a warm-up. Prints
-the median seconds per epoch and the ratio loop / fit (>= 1 means fit is not
-slower).
+Each run is one ``fit(epochs=...)`` call. A callback times every fit epoch
+(from ``on_epoch_begin`` to ``on_epoch_end``: everything fit does per epoch)
+and, right after it, trains a second copy of the network one epoch with the
+hand loop, so each fit epoch has a hand-loop epoch measured next to it under
+the same machine load. The first pair of each run is a warm-up. Prints each
+run's median seconds per epoch and the median over all pairs of the ratio
+loop / fit (>= 1 means fit is not slower).
 
     python benchmarks/bench_fit.py --epochs 9 --runs 3
 """
@@ -46,6 +47,7 @@ def hand_loop_epoch(model, optimizer, x, y, batch_size):
 
 
 def run(epochs, batch_size):
+    """(fit seconds, hand-loop seconds) of each epoch pair after the warm-up."""
     split = load_digits(seed=0)
     x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
     fit_model = build_network(x.shape[1:], 10)
@@ -53,30 +55,29 @@ def run(epochs, batch_size):
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     loop_model = build_network(x.shape[1:], 10)
     loop_optimizer = torch.optim.Adam(loop_model.parameters(), lr=0.003, eps=1e-7)
-    timer = EpochTimer()
+    timer = PairedEpochTimer(lambda: hand_loop_epoch(loop_model, loop_optimizer, x, y,
+                                                     batch_size))
     fit_model.fit(x.numpy(), y.numpy(), batch_size=batch_size, epochs=epochs + 1, verbose=0,
                   callbacks=[timer])
-    loop_times = []
-    for _ in range(epochs + 1):
-        start = time.perf_counter()
-        hand_loop_epoch(loop_model, loop_optimizer, x, y, batch_size)
-        loop_times.append(time.perf_counter() - start)
-    # the first epoch of each warms up
-    return statistics.median(timer.seconds[1:]), statistics.median(loop_times[1:])
+    return timer.fit_seconds[1:], timer.loop_seconds[1:]
 
 
-class EpochTimer(sepconv.callbacks.Callback):
-    """Seconds from the start to the end of every epoch of a fit."""
+class PairedEpochTimer(sepconv.callbacks.Callback):
+    """Times every fit epoch, then one epoch of ``hand_loop_epoch()``."""
 
-    def __init__(self):
+    def __init__(self, hand_loop_epoch):
         super().__init__()
-        self.seconds = []
+        self.hand_loop_epoch = hand_loop_epoch
+        self.fit_seconds, self.loop_seconds = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
+        self.fit_seconds.append(time.perf_counter() - self._start)
+        start = time.perf_counter()
+        self.hand_loop_epoch()
+        self.loop_seconds.append(time.perf_counter() - start)
 
 
 def main():
@@ -94,10 +95,12 @@ def main():
     ratios = []
     for run_index in range(args.runs):
         fit_seconds, loop_seconds = run(args.epochs, args.batch_size)
-        ratios.append(loop_seconds / fit_seconds)
-        print(f"| {run_index + 1} | {fit_seconds:.3f} | {loop_seconds:.3f} | {ratios[-1]:.2f} |")
-    print(f"median loop / fit ratio: {statistics.median(ratios):.2f}")
-
+        ratios += [loop / fit for fit, loop in zip(fit_seconds, loop_seconds)]
+        fit_median, loop_median = statistics.median(fit_seconds), statistics.median(loop_seconds)
+        print(f"| {run_index + 1} | {fit_median:.3f} | {loop_median:.3f} | "
+              f"{loop_median / fit_median:.2f} |")
+    print(f"median loop / fit ratio over {len(ratios)} epoch pairs: "
+          f"{statistics.median(ratios):.2f}")
 
 if __name__ == "__main__":
     main()

@@ -111,15 +111,23 @@ class Adam(Optimizer):
         beta_1_power = torch.pow(torch.tensor(self.beta_1, dtype=step.dtype), step)
         beta_2_power = torch.pow(torch.tensor(self.beta_2, dtype=step.dtype), step)
         alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        for param, grad, state in zip(params, grads, states):
-            m, v = state["momentum"], state["velocity"]
-            m.mul_(self.beta_1)
-            m.add_(grad, alpha=1 - self.beta_1)
-            v.mul_(self.beta_2)
-            v.add_(grad * grad, alpha=1 - self.beta_2)
-            if self.amsgrad:
-                v = torch.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
-            param.add_((m * alpha) / (torch.sqrt(v) + self.epsilon), alpha=-1)
+        # The same float operations as one update per weight, done for all
+        # the group's weights per call (torch's foreach kernels).
+        m = [state["momentum"] for state in states]
+        v = [state["velocity"] for state in states]
+        torch._foreach_mul_(m, self.beta_1)
+        torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
+        torch._foreach_mul_(v, self.beta_2)
+        torch._foreach_add_(v, torch._foreach_mul(grads, grads), alpha=1 - self.beta_2)
+        if self.amsgrad:
+            v_hat = [state["velocity_hat"] for state in states]
+            torch._foreach_maximum_(v_hat, v)
+            v = v_hat
+        denominators = torch._foreach_sqrt(v)
+        torch._foreach_add_(denominators, self.epsilon)
+        # w + (-1 * (m * alpha)) / d: the negation is exact, so this is
+        # w - (m * alpha) / d in one pass.
+        torch._foreach_addcdiv_(params, torch._foreach_mul(m, alpha), denominators, value=-1)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
