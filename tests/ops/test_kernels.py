@@ -66,6 +66,8 @@ CASES = {
     "9x9 kernel (over 64 taps)": (1, 10, 10, 3, (9, 9), 2, 5, (1, 1), (1, 1), "same"),
     "one channel, many filters": (2, 8, 8, 1, (3, 3), 8, 48, (1, 1), (1, 1), "same"),
     "wide": (1, 5, 6, 130, (3, 3), 1, 150, (1, 1), (1, 1), "same"),
+    # K = 256: tiles of 192 output pixels, which end in the middle of a row of 37.
+    "tiles split rows": (1, 20, 37, 256, (3, 3), 1, 40, (1, 1), (1, 1), "same"),
 }
 
 

@@ -17,19 +17,121 @@ static void pack_depthwise(const sc_geometry *g, const float *kernel, float *pac
                 packed[(m * taps + t) * C + c] = kernel[(t * C + c) * M + m];
 }
 
+/* One output pixel's `C` depthwise values of one multiplier from its
+ * `inside` taps (tap t reads sources[t] with kernel weights[t]). Several
+ * independent sums are in flight at once (four vectors, or two halves of
+ * the taps), so the FMA latency does not serialize them. */
+static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const *sources,
+                                   const float *const *weights, float *out) {
+    int64_t c = 0;
+    for (; c + 4 * SC_VL <= C; c += 4 * SC_VL) {
+        vf s0 = vsplat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        for (int64_t t = 0; t < inside; t++) {
+            const float *x = sources[t] + c, *w = weights[t] + c;
+            s0 += vload(x) * vload(w);
+            s1 += vload(x + SC_VL) * vload(w + SC_VL);
+            s2 += vload(x + 2 * SC_VL) * vload(w + 2 * SC_VL);
+            s3 += vload(x + 3 * SC_VL) * vload(w + 3 * SC_VL);
+        }
+        vstore(out + c, s0);
+        vstore(out + c + SC_VL, s1);
+        vstore(out + c + 2 * SC_VL, s2);
+        vstore(out + c + 3 * SC_VL, s3);
+    }
+    for (; c + SC_VL <= C; c += SC_VL) {
+        vf even = vsplat(0.0f), odd = even;
+        int64_t t = 0;
+        for (; t + 1 < inside; t += 2) {
+            even += vload(sources[t] + c) * vload(weights[t] + c);
+            odd += vload(sources[t + 1] + c) * vload(weights[t + 1] + c);
+        }
+        if (t < inside) even += vload(sources[t] + c) * vload(weights[t] + c);
+        vstore(out + c, even + odd);
+    }
+    for (; c < C; c++) {
+        float sum = 0.0f;
+        for (int64_t t = 0; t < inside; t++) sum += sources[t][c] * weights[t][c];
+        out[c] = sum;
+    }
+}
+
+/* `run` horizontally adjacent output pixels of a 3x3 kernel whose nine
+ * taps are all inside the image: pixel j's tap t reads
+ * x0 + j * step + offsets[t]. One vector of channels at a time, its nine
+ * kernel vectors stay in registers for the whole run. */
+static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const int64_t *offsets,
+                              const float *kernel, int64_t run, float *out, int64_t ld) {
+    int64_t c = 0;
+    for (; c + SC_VL <= C; c += SC_VL) {
+        const vf w0 = vload(kernel + c), w1 = vload(kernel + C + c),
+                 w2 = vload(kernel + 2 * C + c), w3 = vload(kernel + 3 * C + c),
+                 w4 = vload(kernel + 4 * C + c), w5 = vload(kernel + 5 * C + c),
+                 w6 = vload(kernel + 6 * C + c), w7 = vload(kernel + 7 * C + c),
+                 w8 = vload(kernel + 8 * C + c);
+        const float *x = x0 + c;
+        for (int64_t j = 0; j < run; j++, x += step) {
+            vf a = vload(x + offsets[0]) * w0, b = vload(x + offsets[1]) * w1,
+               d = vload(x + offsets[2]) * w2;
+            a += vload(x + offsets[3]) * w3;
+            b += vload(x + offsets[4]) * w4;
+            d += vload(x + offsets[5]) * w5;
+            a += vload(x + offsets[6]) * w6;
+            b += vload(x + offsets[7]) * w7;
+            d += vload(x + offsets[8]) * w8;
+            vstore(out + j * ld + c, a + b + d);
+        }
+    }
+    for (; c < C; c++) {
+        const float *x = x0 + c;
+        for (int64_t j = 0; j < run; j++, x += step) {
+            float sum = 0.0f;
+            for (int t = 0; t < 9; t++) sum += x[offsets[t]] * kernel[t * C + c];
+            out[j * ld + c] = sum;
+        }
+    }
+}
+
+/* How many output pixels from column `ow` on (in the same row) have every
+ * kernel column inside the image. */
+static int64_t interior_run(const sc_geometry *g, int64_t ow) {
+    int64_t left = ow * g->stride_w - g->pad_left;
+    int64_t span = (g->kernel_w - 1) * g->dilation_w;
+    if (left < 0 || left + span >= g->width) return 0;
+    /* the last ow with ow * stride - pad + span < width */
+    int64_t last = (g->width - 1 - span + g->pad_left) / g->stride_w;
+    if (last >= g->out_w) last = g->out_w - 1;
+    return last - ow + 1;
+}
+
 static void depthwise_pixels(const sc_geometry *g, const float *image, const float *kernel_packed,
                              int64_t first, int64_t count, float *rows, int64_t ld) {
     const int64_t C = g->channels, M = g->multiplier, KH = g->kernel_h, KW = g->kernel_w;
     const int64_t taps = KH * KW, W = g->width, H = g->height;
-    const int64_t vector_end = C - C % SC_VL;
-    for (int64_t i = 0; i < count; i++) {
+    /* Variable-length arrays: a few pointers per tap on the stack. */
+    const float *sources[taps], *weights[taps];
+    int64_t tap_index[taps];
+    for (int64_t i = 0; i < count;) {
         int64_t pixel = first + i;
         int64_t oh = pixel / g->out_w, ow = pixel % g->out_w;
         int64_t top = oh * g->stride_h - g->pad_top, left = ow * g->stride_w - g->pad_left;
+        if (KH == 3 && KW == 3 && top >= 0 && top + 2 * g->dilation_h < H) {
+            int64_t run = interior_run(g, ow);
+            if (run > count - i) run = count - i;
+            if (run > 0) {
+                int64_t offsets[9];
+                for (int64_t t = 0; t < 9; t++)
+                    offsets[t] = ((t / 3) * g->dilation_h * W + (t % 3) * g->dilation_w) * C;
+                const float *x0 = image + (top * W + left) * C;
+                for (int64_t m = 0; m < M; m++)
+                    depthwise_run_3x3(C, x0, g->stride_w * C, offsets,
+                                      kernel_packed + m * taps * C, run, rows + i * ld + m * C, ld);
+                i += run;
+                continue;
+            }
+        }
         /* The taps inside the image: where they read and which kernel tap
-         * each is (a variable-length array: taps pointers on the stack). */
-        const float *sources[taps];
-        int64_t tap_index[taps], inside = 0;
+         * each is (taps outside read zeros, so they are left out). */
+        int64_t inside = 0;
         for (int64_t kh = 0; kh < KH; kh++) {
             int64_t ih = top + kh * g->dilation_h;
             if (ih < 0 || ih >= H) continue;
@@ -44,20 +146,10 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
         float *row = rows + i * ld;
         for (int64_t m = 0; m < M; m++) {
             const float *k_m = kernel_packed + m * taps * C;
-            float *out = row + m * C;
-            int64_t c = 0;
-            for (; c < vector_end; c += SC_VL) {
-                vf sum = vsplat(0.0f);
-                for (int64_t t = 0; t < inside; t++)
-                    sum += vload(sources[t] + c) * vload(k_m + tap_index[t] * C + c);
-                vstore(out + c, sum);
-            }
-            for (; c < C; c++) {
-                float sum = 0.0f;
-                for (int64_t t = 0; t < inside; t++) sum += sources[t][c] * k_m[tap_index[t] * C + c];
-                out[c] = sum;
-            }
+            for (int64_t t = 0; t < inside; t++) weights[t] = k_m + tap_index[t] * C;
+            depthwise_pixel(C, inside, sources, weights, row + m * C);
         }
+        i++;
     }
 }
 

@@ -25,43 +25,81 @@ static void pack_pointwise(const sc_geometry *g, const float *kernel, float *pac
     }
 }
 
-/* One SC_MR x SC_NR block of the output. A has SC_MR readable rows (rows
- * past the tile are scratch); only `rows` rows and `cols` columns are stored. */
-static inline void micro_tile(int64_t K, const float *A, int64_t lda, const float *B,
-                              const float *bias, int activation, float *out, int64_t ldc,
-                              int64_t rows, int64_t cols) {
-    vf acc[SC_MR][SC_NV];
-    for (int r = 0; r < SC_MR; r++)
-        for (int v = 0; v < SC_NV; v++) acc[r][v] = vsplat(0.0f);
-#pragma GCC unroll 2
-    for (int64_t k = 0; k < K; k++) {
-        vf b[SC_NV];
-        for (int v = 0; v < SC_NV; v++) b[v] = *(const vf *)(B + k * SC_NR + v * SC_VL);
-        for (int r = 0; r < SC_MR; r++) {
-            vf a = vsplat(A[r * lda + k]);
-            for (int v = 0; v < SC_NV; v++) acc[r][v] += a * b[v];
-        }
+/* Every micro-tile row r, as X(r): the accumulators are named variables
+ * (c<r>0, c<r>1), not an array, so that the compiler keeps all of them in
+ * registers. */
+#if SC_MR == 12
+#define SC_EACH_ROW(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#elif SC_MR == 6
+#define SC_EACH_ROW(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#else
+#error "SC_EACH_ROW needs a case for this SC_MR"
+#endif
+#if SC_NV != 2
+#error "micro_tile holds two vectors per row"
+#endif
+
+#define SC_DECLARE(r) vf c##r##0 = vsplat(0.0f), c##r##1 = c##r##0;
+#define SC_FMA(r)                                   \
+    {                                               \
+        vf a = vsplat(A[(r) * lda + k]);            \
+        c##r##0 += a * b0;                          \
+        c##r##1 += a * b1;                          \
     }
-    vf bias_v[SC_NV];
-    for (int v = 0; v < SC_NV; v++) bias_v[v] = vload(bias + v * SC_VL);
-    if (cols == SC_NR) {
-        for (int64_t r = 0; r < rows; r++)
-            for (int v = 0; v < SC_NV; v++)
-                vstore(out + r * ldc + v * SC_VL, vactivate(acc[r][v] + bias_v[v], activation));
+#define SC_FINISH(r)                                \
+    c##r##0 = vactivate(c##r##0 + bias0, activation); \
+    c##r##1 = vactivate(c##r##1 + bias1, activation);
+#define SC_STORE(r)                                 \
+    vstore(target + (r) * ld_target, c##r##0);      \
+    vstore(target + (r) * ld_target + SC_VL, c##r##1);
+#define SC_STREAM(r)                                \
+    vstream(target + (r) * ld_target, c##r##0);     \
+    vstream(target + (r) * ld_target + SC_VL, c##r##1);
+
+/* One SC_MR x SC_NR block of the output. A has SC_MR readable rows (rows
+ * past the tile are scratch); only `rows` rows and `cols` columns are stored,
+ * past the caches when `stream` (and the block is whole and aligned). */
+static inline void micro_tile(int64_t K, const float *A, int64_t lda, const float *B,
+                              const float *bias, int activation, int stream, float *out,
+                              int64_t ldc, int64_t rows, int64_t cols) {
+    SC_EACH_ROW(SC_DECLARE)
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < K; k++) {
+        vf b0 = *(const vf *)(B + k * SC_NR), b1 = *(const vf *)(B + k * SC_NR + SC_VL);
+        SC_EACH_ROW(SC_FMA)
+    }
+    vf bias0 = vload(bias), bias1 = vload(bias + SC_VL);
+    SC_EACH_ROW(SC_FINISH)
+    if (rows == SC_MR && cols == SC_NR) {
+        float *target = out;
+        int64_t ld_target = ldc;
+        if (stream && ((uintptr_t)out | (uintptr_t)(ldc * 4)) % (SC_VL * 4) == 0) {
+            SC_EACH_ROW(SC_STREAM)
+        } else {
+            SC_EACH_ROW(SC_STORE)
+        }
         return;
     }
-    for (int64_t r = 0; r < rows; r++) {
-        float values[SC_NR];
-        for (int v = 0; v < SC_NV; v++)
-            vstore(values + v * SC_VL, vactivate(acc[r][v] + bias_v[v], activation));
-        memcpy(out + r * ldc, values, sizeof(float) * (size_t)cols);
-    }
+    float values[SC_MR * SC_NR];
+    float *target = values;
+    int64_t ld_target = SC_NR;
+    SC_EACH_ROW(SC_STORE)
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(out + r * ldc, values + r * SC_NR, sizeof(float) * (size_t)cols);
 }
 
+#undef SC_DECLARE
+#undef SC_FMA
+#undef SC_FINISH
+#undef SC_STORE
+#undef SC_STREAM
+
 /* out (rows x F, leading dimension F) from the tile's depthwise rows A
- * (lda = K, at least round_up(rows, SC_MR) rows) and the packed kernel. */
+ * (lda = K, at least round_up(rows, SC_MR) rows) and the packed kernel;
+ * `stream`: see micro_tile. */
 static void pointwise_tile(const sc_geometry *g, const float *A, int64_t lda, int64_t rows,
-                           const float *packed, const float *bias_padded, float *out) {
+                           const float *packed, const float *bias_padded, int stream,
+                           float *out) {
     const int64_t K = g->channels * g->multiplier, F = g->filters;
     const int64_t panels = (F + SC_NR - 1) / SC_NR;
     for (int64_t j = 0; j < panels; j++) {
@@ -70,7 +108,7 @@ static void pointwise_tile(const sc_geometry *g, const float *A, int64_t lda, in
         for (int64_t i = 0; i < rows; i += SC_MR) {
             int64_t block = rows - i < SC_MR ? rows - i : SC_MR;
             micro_tile(K, A + i * lda, lda, panel, bias_padded + j * SC_NR, (int)g->activation,
-                       out + i * F + j * SC_NR, F, block, cols);
+                       stream, out + i * F + j * SC_NR, F, block, cols);
         }
     }
 }

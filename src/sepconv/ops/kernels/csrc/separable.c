@@ -40,12 +40,18 @@ static int64_t tile_pixels(const sc_geometry *g) {
     return pixels;
 }
 
+/* Outputs larger than this are written with non-temporal stores: they
+ * would not stay in a last-level cache anyway, and streaming them saves the
+ * read of every output line before it is written. */
+#define STREAM_BYTES ((int64_t)16 << 20)
+
 typedef struct {
     const sc_geometry *g;
     const float *x, *depthwise, *packed, *bias;
     float *out;
     float **scratch; /* per thread: tile rows */
     int64_t tile, tiles_per_image;
+    int stream;      /* write the output past the caches */
 } separable_job;
 
 static void separable_task(void *context, int64_t task, int thread) {
@@ -58,7 +64,7 @@ static void separable_task(void *context, int64_t task, int thread) {
     int64_t K = g->channels * g->multiplier;
     const float *image = job->x + n * g->height * g->width * g->channels;
     depthwise_pixels(g, image, job->depthwise, first, count, job->scratch[thread], K);
-    pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias,
+    pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
                    job->out + (n * pixels + first) * g->filters);
 }
 
@@ -87,7 +93,8 @@ int sc_separable_forward(const sc_geometry *g, const float *x, const float *dept
     for (int64_t f = 0; f < panels * SC_NR; f++) bias_padded[f] = bias && f < F ? bias[f] : 0.0f;
     if (pixels > 0 && g->batch > 0) {
         separable_job job = {g, x, depthwise, packed, bias_padded, out, scratch, tile,
-                             (pixels + tile - 1) / tile};
+                             (pixels + tile - 1) / tile,
+                             g->batch * pixels * F * (int64_t)sizeof(float) > STREAM_BYTES};
         if (sc_parallel_for(threads, g->batch * job.tiles_per_image, separable_task, &job)) goto done;
     }
     status = 0;

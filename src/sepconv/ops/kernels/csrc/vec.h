@@ -11,6 +11,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #if defined(__AVX512F__)
 #define SC_VL 16        /* floats per vector */
@@ -41,6 +44,19 @@ static inline vf vselect(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((v
 
 static inline vf vload(const float *p) { return *(const vf_u *)p; }
 static inline void vstore(float *p, vf v) { *(vf_u *)p = v; }
+/* A store that bypasses the caches (p aligned to a whole vector): for
+ * outputs too large to be read again from cache. */
+static inline void vstream(float *p, vf v) {
+#if SC_VL == 16
+    _mm512_stream_ps(p, (__m512)v);
+#elif SC_VL == 8
+    _mm256_stream_ps(p, (__m256)v);
+#elif defined(__SSE__)
+    _mm_stream_ps(p, (__m128)v);
+#else
+    vstore(p, v);
+#endif
+}
 /* Every lane = s (an initializer list: `(vf){0} + s` would cost a scalar add). */
 #if SC_VL == 16
 #define SC_LANES(s) s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s
