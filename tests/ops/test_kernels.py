@@ -29,9 +29,9 @@ def _available_isas():
 ISAS = _available_isas()
 
 
-def reference(x, depthwise, pointwise, bias, strides, dilation, padding, activation=None):
-    """Depthwise (TF channel order c * M + m) then 1x1, in float64, on
-    explicitly padded NCHW input."""
+def depthwise_reference(x, depthwise, bias, strides, dilation, padding):
+    """The depthwise step (Keras's channel order c * M + m, plus ``bias``) in
+    float64 on explicitly padded NCHW input; returns NCHW."""
     x64 = x.double().permute(0, 3, 1, 2)
     pads = []
     for n, k, s, d in zip(x.shape[1:3], depthwise.shape[:2], strides, dilation):
@@ -39,14 +39,30 @@ def reference(x, depthwise, pointwise, bias, strides, dilation, padding, activat
     x64 = F.pad(x64, [*pads[1], *pads[0]])
     kh, kw, c, m = depthwise.shape
     weight = depthwise.double().permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
-    mid = F.conv2d(x64, weight, stride=strides, dilation=dilation, groups=c)
+    return F.conv2d(x64, weight, None if bias is None else bias.double(), stride=strides,
+                    dilation=dilation, groups=c)
+
+
+def activate(out, activation):
+    if activation == "relu":
+        return torch.where(out < 0, 0.0, out)
+    if activation == "relu6":
+        return torch.where(out < 0, 0.0, torch.where(out > 6, 6.0, out))
+    return out
+
+
+def reference(x, depthwise, pointwise, bias, strides, dilation, padding, activation=None):
+    """Depthwise then 1x1, in float64; returns NHWC."""
+    mid = depthwise_reference(x, depthwise, None, strides, dilation, padding)
     out = F.conv2d(mid, pointwise.double().t()[:, :, None, None],
                    None if bias is None else bias.double())
-    if activation == "relu":
-        out = torch.where(out < 0, 0.0, out)
-    elif activation == "relu6":
-        out = torch.where(out < 0, 0.0, torch.where(out > 6, 6.0, out))
-    return out.permute(0, 2, 3, 1)
+    return activate(out, activation).permute(0, 2, 3, 1)
+
+
+def depthwise_only_reference(x, depthwise, bias, strides, dilation, padding, activation=None):
+    """Depthwise + bias + activation, in float64; returns NHWC."""
+    out = depthwise_reference(x, depthwise, bias, strides, dilation, padding)
+    return activate(out, activation).permute(0, 2, 3, 1)
 
 
 def run(lib, x, depthwise, pointwise, bias, strides, dilation, padding, activation=None):
@@ -90,16 +106,56 @@ def test_fused_forward_matches_the_reference(isa, case):
 
 
 @pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_depthwise_forward_matches_the_reference(isa, case):
+    n, h, w, c, kernel, m, _, strides, dilation, padding = CASES[case]
+    generator = torch.Generator().manual_seed(hash(case) % 2**31)
+    x = torch.randn(n, h, w, c, generator=generator)
+    depthwise = torch.randn(*kernel, c, m, generator=generator)
+    bias = torch.randn(c * m, generator=generator)
+    expected = depthwise_only_reference(x, depthwise, bias, strides, dilation, padding)
+    got = kernels.depthwise_conv2d(x, depthwise, bias, strides, dilation, padding,
+                                   lib=build.load(isa))
+    assert got.shape == expected.shape
+    scale = (x.abs().max() * depthwise.abs().max()).item() + bias.abs().max().item()
+    torch.testing.assert_close(got.double(), expected, rtol=0,
+                               atol=4e-7 * scale * kernel[0] * kernel[1])
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("activation", ["relu", "relu6"])
 def test_activation_epilogue_and_nan(isa, activation):
     x = torch.randn(2, 6, 6, 4) * 4
     x[0, 2, 2, 1] = float("nan")
     depthwise, pointwise, bias = torch.randn(3, 3, 4, 1), torch.randn(4, 35), torch.randn(35)
-    expected = reference(x, depthwise, pointwise, bias, (1, 1), (1, 1), "same", activation)
-    got = run(build.load(isa), x, depthwise, pointwise, bias, (1, 1), (1, 1), "same", activation)
-    assert torch.equal(got.isnan(), expected.isnan()) and got.isnan().any()
-    torch.testing.assert_close(got.double().nan_to_num(), expected.nan_to_num(),
-                               rtol=0, atol=1e-4)
+    lib = build.load(isa)
+    for got, expected in (
+            (run(lib, x, depthwise, pointwise, bias, (1, 1), (1, 1), "same", activation),
+             reference(x, depthwise, pointwise, bias, (1, 1), (1, 1), "same", activation)),
+            (kernels.depthwise_conv2d(x, depthwise, bias[:4], (1, 1), (1, 1), "same",
+                                      activation, lib=lib),
+             depthwise_only_reference(x, depthwise, bias[:4], (1, 1), (1, 1), "same",
+                                      activation))):
+        assert torch.equal(got.isnan(), expected.isnan()) and got.isnan().any()
+        torch.testing.assert_close(got.double().nan_to_num(), expected.nan_to_num(),
+                                   rtol=0, atol=1e-4)
+
+
+def test_outputs_over_16_mib_streamed_past_the_caches():
+    """Large outputs take the non-temporal store path of both kernels."""
+    x = torch.randn(2, 64, 64, 544)
+    depthwise, pointwise, bias = torch.randn(3, 3, 544, 1), torch.randn(544, 560), torch.randn(560)
+    got = kernels.depthwise_conv2d(x, depthwise, bias[:544], (1, 1), (1, 1), "same", "relu")
+    assert got.numel() * 4 > 16 << 20
+    torch.testing.assert_close(
+        got.double(), depthwise_only_reference(x, depthwise, bias[:544], (1, 1), (1, 1), "same",
+                                               "relu"), rtol=0, atol=1e-4)
+    x, depthwise = x[..., :16].contiguous(), depthwise[..., :16, :].contiguous()
+    got = run(None, x, depthwise, pointwise[:16], bias, (1, 1), (1, 1), "same")
+    assert got.numel() * 4 > 16 << 20
+    torch.testing.assert_close(
+        got.double(), reference(x, depthwise, pointwise[:16], bias, (1, 1), (1, 1), "same"),
+        rtol=0, atol=1e-3)
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -142,6 +198,22 @@ def test_ops_dispatch_uses_the_kernel_without_gradients_only(monkeypatch, switch
     with torch.no_grad():
         layer(x.permute(0, 2, 1, 3))  # not laid out densely: PyTorch's path
     assert calls == [1]
+
+
+def test_depthwise_layer_dispatches_to_its_kernel_without_gradients(monkeypatch, switched_on):
+    layer = sepconv.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2,
+                                           activation="relu")
+    x = torch.randn(2, 9, 9, 5)
+    calls = []
+    original = kernels.depthwise_conv2d
+    monkeypatch.setattr(kernels, "depthwise_conv2d",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    with_grad = layer(x)
+    assert not calls
+    with torch.no_grad():
+        inference = layer(x)
+    assert calls == [1]
+    torch.testing.assert_close(inference, with_grad.detach(), rtol=1e-5, atol=1e-5)
 
 
 def test_switching_the_kernels_off(switched_on):

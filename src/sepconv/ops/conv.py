@@ -263,6 +263,12 @@ def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid",
     """
     _spatial_rank(inputs)
     data_format = _fmt(data_format)
+    _check_kernel(kernel, inputs, "kernel")
+    if kernel.shape[-2] == _channels(inputs, data_format):
+        fused = _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate,
+                                 data_format)
+        if fused is not None:
+            return fused
     x = _channels_first(inputs, data_format)
     return _restore(_depthwise(x, kernel, bias, strides, padding, dilation_rate,
                                inputs, data_format), data_format)
@@ -318,16 +324,15 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, stride
     return _restore(_pointwise(y, pointwise_kernel, bias), data_format)
 
 
-def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, padding,
-                     dilation_rate, data_format):
-    """The C kernel's result where it applies (a 2D channels_last float32
-    CPU input laid out densely, no gradient wanted, the kernels switched on
-    and built), else None."""
+def _kernel_geometry(inputs, tensors, kernel_size, strides, padding, dilation_rate,
+                     data_format):
+    """(strides, dilation) pairs when sepconv's C kernels apply to this call
+    (a 2D channels_last float32 CPU input laid out densely, no gradient
+    wanted, the kernels switched on and built), else None."""
     from sepconv.ops import kernels
 
     if not kernels.enabled() or inputs.ndim != 4 or data_format != "channels_last":
         return None
-    tensors = (inputs, depthwise_kernel, pointwise_kernel) + (() if bias is None else (bias,))
     if any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors):
         return None
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
@@ -338,11 +343,41 @@ def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, 
     strides = _tuple(strides, 2, "strides")
     dilation = _tuple(dilation_rate, 2, "dilation_rate")
     if any(conv_output_length(n, k, s, padding, d) < 1 for n, k, s, d
-           in zip(inputs.shape[1:3], depthwise_kernel.shape[:2], strides, dilation)):
+           in zip(inputs.shape[1:3], kernel_size, strides, dilation)):
         return None  # the PyTorch path raises the error
+    return strides, dilation
+
+
+def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, padding,
+                     dilation_rate, data_format):
+    """The C kernel's result where it applies (see :func:`_kernel_geometry`),
+    else None."""
+    from sepconv.ops import kernels
+
+    tensors = (inputs, depthwise_kernel, pointwise_kernel) + (() if bias is None else (bias,))
     if bias is not None and bias.shape != (pointwise_kernel.shape[-1],):
+        return None
+    pairs = _kernel_geometry(inputs, tensors, depthwise_kernel.shape[:2], strides, padding,
+                             dilation_rate, data_format)
+    if pairs is None:
         return None
     return kernels.separable_conv2d(
         inputs, depthwise_kernel.contiguous(),
         pointwise_kernel.reshape(pointwise_kernel.shape[-2:]).contiguous(),
-        None if bias is None else bias.contiguous(), strides, dilation, padding)
+        None if bias is None else bias.contiguous(), *pairs, padding)
+
+
+def _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate, data_format):
+    """The C depthwise kernel's result where it applies (see
+    :func:`_kernel_geometry`), else None."""
+    from sepconv.ops import kernels
+
+    tensors = (inputs, kernel) + (() if bias is None else (bias,))
+    if bias is not None and bias.shape != (kernel.shape[-2] * kernel.shape[-1],):
+        return None
+    pairs = _kernel_geometry(inputs, tensors, kernel.shape[:2], strides, padding,
+                             dilation_rate, data_format)
+    if pairs is None:
+        return None
+    return kernels.depthwise_conv2d(inputs, kernel.contiguous(),
+                                    None if bias is None else bias.contiguous(), *pairs, padding)

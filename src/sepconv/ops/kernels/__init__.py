@@ -1,6 +1,8 @@
-"""sepconv's own CPU kernels: a fused SeparableConv2D forward (depthwise +
-pointwise + bias + activation, the depthwise tile kept in cache) in C,
-compiled on first use (see :mod:`sepconv.ops.kernels.build`).
+"""sepconv's own CPU kernels in C, compiled on first use (see
+:mod:`sepconv.ops.kernels.build`): a fused SeparableConv2D forward
+(depthwise + pointwise + bias + activation, the depthwise tile kept in
+cache) and a DepthwiseConv2D forward (depthwise + bias + activation in one
+pass).
 
 When switched on, ``sepconv.ops`` calls them for float32 channels_last 2D
 inputs on the CPU when no gradient is needed, and runs PyTorch's
@@ -106,6 +108,33 @@ class Geometry(ctypes.Structure):
         "pad_top", "pad_left", "activation", "threads")]
 
 
+def _library(lib):
+    lib = lib or library()
+    if lib is None:
+        raise RuntimeError(f"sepconv's C kernels are unavailable: {_state['failed']}")
+    return lib
+
+
+def _geometry(x, depthwise_kernel, filters, strides, dilation, padding, activation):
+    """The C geometry of a depthwise step on ``x`` (N, H, W, C) with
+    ``depthwise_kernel`` (kh, kw, C, M), and the output's spatial size."""
+    n, h, w, c = x.shape
+    kh, kw, _, m = depthwise_kernel.shape
+    pads, out_size = [], []
+    for length, k, s, d in zip((h, w), (kh, kw), strides, dilation):
+        pads.append(padding_pair(length, k, s, padding, d)[0])
+        out_size.append(conv_output_length(length, k, s, padding, d))
+    geometry = Geometry(n, h, w, c, kh, kw, m, filters, *out_size, *strides, *dilation, *pads,
+                        ACTIVATIONS[activation], torch.get_num_threads())
+    return geometry, out_size
+
+
+def _checked(status, out):
+    if status != 0:
+        raise MemoryError("sepconv's C kernels ran out of memory.")
+    return out
+
+
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding,
                      activation=None, lib=None):
     """The fused kernel on contiguous float32 CPU tensors: ``x`` (N, H, W, C),
@@ -114,22 +143,28 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilat
     included) or 'valid'; ``activation`` None, 'relu' or 'relu6'; ``lib`` a
     library from :func:`build.load` (default: the active one). Returns
     (N, oh, ow, F)."""
-    lib = lib or library()
-    if lib is None:
-        raise RuntimeError(f"sepconv's C kernels are unavailable: {_state['failed']}")
-    n, h, w, c = x.shape
-    kh, kw, _, m = depthwise_kernel.shape
-    f = pointwise_kernel.shape[-1]
-    pads, out_size = [], []
-    for length, k, s, d in zip((h, w), (kh, kw), strides, dilation):
-        pads.append(padding_pair(length, k, s, padding, d)[0])
-        out_size.append(conv_output_length(length, k, s, padding, d))
-    out = torch.empty((n, *out_size, f), dtype=torch.float32)
-    geometry = Geometry(n, h, w, c, kh, kw, m, f, *out_size, *strides, *dilation, *pads,
-                        ACTIVATIONS[activation], torch.get_num_threads())
+    lib = _library(lib)
+    filters = pointwise_kernel.shape[-1]
+    geometry, out_size = _geometry(x, depthwise_kernel, filters, strides, dilation, padding,
+                                   activation)
+    out = torch.empty((x.shape[0], *out_size, filters), dtype=torch.float32)
     status = lib.sc_separable_forward(
         ctypes.byref(geometry), x.data_ptr(), depthwise_kernel.data_ptr(),
         pointwise_kernel.data_ptr(), None if bias is None else bias.data_ptr(), out.data_ptr())
-    if status != 0:
-        raise MemoryError("sepconv's fused separable convolution ran out of memory.")
-    return out
+    return _checked(status, out)
+
+
+def depthwise_conv2d(x, kernel, bias, strides, dilation, padding, activation=None, lib=None):
+    """The depthwise kernel (+ bias + activation in the same pass) on
+    contiguous float32 CPU tensors: ``x`` (N, H, W, C), ``kernel``
+    (kh, kw, C, M), ``bias`` (C * M,) or None; the other arguments as for
+    :func:`separable_conv2d`. Returns (N, oh, ow, C * M), channel
+    ``c * M + m`` from ``kernel[..., c, m]`` as in Keras."""
+    lib = _library(lib)
+    channels = x.shape[-1] * kernel.shape[-1]
+    geometry, out_size = _geometry(x, kernel, channels, strides, dilation, padding, activation)
+    out = torch.empty((x.shape[0], *out_size, channels), dtype=torch.float32)
+    status = lib.sc_depthwise_forward(
+        ctypes.byref(geometry), x.data_ptr(), kernel.data_ptr(),
+        None if bias is None else bias.data_ptr(), out.data_ptr())
+    return _checked(status, out)

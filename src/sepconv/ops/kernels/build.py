@@ -24,8 +24,8 @@ import shutil
 import subprocess
 import tempfile
 
-SOURCES = ("separable.c", "parallel.c")
-HEADERS = ("vec.h", "parallel.h", "geometry.h", "depthwise_tile.h", "pointwise_gemm.h")
+SOURCES = ("separable.c", "depthwise.c", "parallel.c")
+HEADERS = ("vec.h", "parallel.h", "geometry.h", "depthwise_tile.h", "pointwise_gemm.h", "memory.h")
 ISA_FLAGS = {
     "avx512": ("-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"),
     "avx2": ("-mavx2", "-mfma"),
@@ -121,4 +121,5 @@ def load(isa) -> ctypes.CDLL:
     library.sc_isa.restype = ctypes.c_char_p
     library.sc_cpu_supports.argtypes = [ctypes.c_char_p]
     library.sc_separable_forward.argtypes = [ctypes.c_void_p] * 6
+    library.sc_depthwise_forward.argtypes = [ctypes.c_void_p] * 5
     return library

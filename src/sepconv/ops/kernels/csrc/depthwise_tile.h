@@ -55,38 +55,49 @@ static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const
     }
 }
 
+/* Output pixels per block of a 3x3 run: the block's input (three rows of
+ * a few pixels, every channel) is read front to back, which the hardware
+ * prefetchers follow, while each vector of kernel taps is loaded once per
+ * block. */
+#define SC_RUN_BLOCK 8
+
 /* `run` horizontally adjacent output pixels of a 3x3 kernel whose nine
  * taps are all inside the image: pixel j's tap t reads
- * x0 + j * step + offsets[t]. One vector of channels at a time, its nine
- * kernel vectors stay in registers for the whole run. */
+ * x0 + j * step + offsets[t]. For each block of pixels and each vector of
+ * channels, the nine kernel vectors stay in registers across the block. */
 static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const int64_t *offsets,
                               const float *kernel, int64_t run, float *out, int64_t ld) {
-    int64_t c = 0;
-    for (; c + SC_VL <= C; c += SC_VL) {
-        const vf w0 = vload(kernel + c), w1 = vload(kernel + C + c),
-                 w2 = vload(kernel + 2 * C + c), w3 = vload(kernel + 3 * C + c),
-                 w4 = vload(kernel + 4 * C + c), w5 = vload(kernel + 5 * C + c),
-                 w6 = vload(kernel + 6 * C + c), w7 = vload(kernel + 7 * C + c),
-                 w8 = vload(kernel + 8 * C + c);
-        const float *x = x0 + c;
-        for (int64_t j = 0; j < run; j++, x += step) {
-            vf a = vload(x + offsets[0]) * w0, b = vload(x + offsets[1]) * w1,
-               d = vload(x + offsets[2]) * w2;
-            a += vload(x + offsets[3]) * w3;
-            b += vload(x + offsets[4]) * w4;
-            d += vload(x + offsets[5]) * w5;
-            a += vload(x + offsets[6]) * w6;
-            b += vload(x + offsets[7]) * w7;
-            d += vload(x + offsets[8]) * w8;
-            vstore(out + j * ld + c, a + b + d);
+    for (int64_t j0 = 0; j0 < run; j0 += SC_RUN_BLOCK) {
+        const int64_t block = run - j0 < SC_RUN_BLOCK ? run - j0 : SC_RUN_BLOCK;
+        const float *xb = x0 + j0 * step;
+        float *ob = out + j0 * ld;
+        int64_t c = 0;
+        for (; c + SC_VL <= C; c += SC_VL) {
+            const vf w0 = vload(kernel + c), w1 = vload(kernel + C + c),
+                     w2 = vload(kernel + 2 * C + c), w3 = vload(kernel + 3 * C + c),
+                     w4 = vload(kernel + 4 * C + c), w5 = vload(kernel + 5 * C + c),
+                     w6 = vload(kernel + 6 * C + c), w7 = vload(kernel + 7 * C + c),
+                     w8 = vload(kernel + 8 * C + c);
+            const float *x = xb + c;
+            for (int64_t j = 0; j < block; j++, x += step) {
+                vf a = vload(x + offsets[0]) * w0, b = vload(x + offsets[1]) * w1,
+                   d = vload(x + offsets[2]) * w2;
+                a += vload(x + offsets[3]) * w3;
+                b += vload(x + offsets[4]) * w4;
+                d += vload(x + offsets[5]) * w5;
+                a += vload(x + offsets[6]) * w6;
+                b += vload(x + offsets[7]) * w7;
+                d += vload(x + offsets[8]) * w8;
+                vstore(ob + j * ld + c, a + b + d);
+            }
         }
-    }
-    for (; c < C; c++) {
-        const float *x = x0 + c;
-        for (int64_t j = 0; j < run; j++, x += step) {
-            float sum = 0.0f;
-            for (int t = 0; t < 9; t++) sum += x[offsets[t]] * kernel[t * C + c];
-            out[j * ld + c] = sum;
+        for (; c < C; c++) {
+            const float *x = xb + c;
+            for (int64_t j = 0; j < block; j++, x += step) {
+                float sum = 0.0f;
+                for (int t = 0; t < 9; t++) sum += x[offsets[t]] * kernel[t * C + c];
+                ob[j * ld + c] = sum;
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
-/* Fused forward passes: SeparableConv2D (depthwise + pointwise + bias +
+/* The fused SeparableConv2D forward pass: depthwise + pointwise + bias +
  * activation, the depthwise result of a tile of output pixels never leaving
- * cache) and DepthwiseConv2D (+ bias + activation). channels_last float32. */
+ * cache. channels_last float32. */
 #include <stdlib.h>
 
 #include "depthwise_tile.h"
 #include "geometry.h"
+#include "memory.h"
 #include "parallel.h"
 #include "pointwise_gemm.h"
 #include "vec.h"
@@ -23,12 +24,6 @@ int sc_cpu_supports(const char *isa) {
     return !strcmp(isa, "portable");
 }
 
-static void *aligned(size_t bytes) {
-    void *memory = NULL;
-    if (posix_memalign(&memory, SC_ALIGN, bytes ? bytes : SC_ALIGN)) return NULL;
-    return memory;
-}
-
 /* How many output pixels one tile holds: its depthwise rows take about
  * 192 KiB (in L2 next to a pointwise panel), a whole number of micro-tiles. */
 static int64_t tile_pixels(const sc_geometry *g) {
@@ -39,11 +34,6 @@ static int64_t tile_pixels(const sc_geometry *g) {
     if (pixels > 32 * SC_MR) pixels = 32 * SC_MR;
     return pixels;
 }
-
-/* Outputs larger than this are written with non-temporal stores: they
- * would not stay in a last-level cache anyway, and streaming them saves the
- * read of every output line before it is written. */
-#define STREAM_BYTES ((int64_t)16 << 20)
 
 typedef struct {
     const sc_geometry *g;
@@ -94,7 +84,7 @@ int sc_separable_forward(const sc_geometry *g, const float *x, const float *dept
     if (pixels > 0 && g->batch > 0) {
         separable_job job = {g, x, depthwise, packed, bias_padded, out, scratch, tile,
                              (pixels + tile - 1) / tile,
-                             g->batch * pixels * F * (int64_t)sizeof(float) > STREAM_BYTES};
+                             g->batch * pixels * F * (int64_t)sizeof(float) > SC_STREAM_BYTES};
         if (sc_parallel_for(threads, g->batch * job.tiles_per_image, separable_task, &job)) goto done;
     }
     status = 0;
