@@ -55,16 +55,16 @@ static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const
     }
 }
 
-/* Output pixels per block of a 3x3 run: the block's input (three rows of
- * a few pixels, every channel) is read front to back, which the hardware
- * prefetchers follow, while each vector of kernel taps is loaded once per
- * block. */
+/* Output pixels per block of a 3x3 run. */
 #define SC_RUN_BLOCK 8
 
 /* `run` horizontally adjacent output pixels of a 3x3 kernel whose nine
  * taps are all inside the image: pixel j's tap t reads
- * x0 + j * step + offsets[t]. For each block of pixels and each vector of
- * channels, the nine kernel vectors stay in registers across the block. */
+ * x0 + j * step + offsets[t]. Per block of pixels: four vectors of channels
+ * at a time (four independent sums, four consecutive cache lines per input
+ * pixel, which the prefetchers follow better than one line per pass), then
+ * the remaining vectors one at a time with their nine kernel vectors held
+ * in registers across the block, then the remaining channels. */
 static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const int64_t *offsets,
                               const float *kernel, int64_t run, float *out, int64_t ld) {
     for (int64_t j0 = 0; j0 < run; j0 += SC_RUN_BLOCK) {
@@ -72,6 +72,24 @@ static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const in
         const float *xb = x0 + j0 * step;
         float *ob = out + j0 * ld;
         int64_t c = 0;
+        for (; c + 4 * SC_VL <= C; c += 4 * SC_VL) {
+            const float *x = xb + c;
+            for (int64_t j = 0; j < block; j++, x += step) {
+                vf s0 = vsplat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+                for (int t = 0; t < 9; t++) {
+                    const float *xt = x + offsets[t], *w = kernel + t * C + c;
+                    s0 += vload(xt) * vload(w);
+                    s1 += vload(xt + SC_VL) * vload(w + SC_VL);
+                    s2 += vload(xt + 2 * SC_VL) * vload(w + 2 * SC_VL);
+                    s3 += vload(xt + 3 * SC_VL) * vload(w + 3 * SC_VL);
+                }
+                float *o = ob + j * ld + c;
+                vstore(o, s0);
+                vstore(o + SC_VL, s1);
+                vstore(o + 2 * SC_VL, s2);
+                vstore(o + 3 * SC_VL, s3);
+            }
+        }
         for (; c + SC_VL <= C; c += SC_VL) {
             const vf w0 = vload(kernel + c), w1 = vload(kernel + C + c),
                      w2 = vload(kernel + 2 * C + c), w3 = vload(kernel + 3 * C + c),
