@@ -75,7 +75,16 @@ def _flags(isa):
     if isa != "portable" and platform.machine().lower() not in ("x86_64", "amd64"):
         raise KernelBuildError(f"The {isa} kernels need an x86-64 CPU; this is "
                                f"{platform.machine()}.")
-    return BASE_FLAGS + ISA_FLAGS[isa]
+    return BASE_FLAGS + ISA_FLAGS[isa] + (("-fopenmp",) if _torch_runs_openmp() else ())
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_runs_openmp() -> bool:
+    """Whether torch's intra-op threads are OpenMP's (libgomp): the kernels
+    then run their loops on the same thread pool (see csrc/parallel.h)."""
+    import torch
+
+    return "parallel backend: OpenMP" in torch.__config__.parallel_info()
 
 
 def library_path(isa) -> str:

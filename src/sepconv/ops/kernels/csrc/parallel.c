@@ -23,6 +23,23 @@ static void run_tasks(loop_t *loop, int thread) {
     }
 }
 
+#ifdef _OPENMP
+#include <omp.h>
+
+int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
+    loop_t loop = {fn, context, count, 0};
+    if (threads > count) threads = (int)count;
+    if (threads <= 1) {
+        run_tasks(&loop, 0);
+        return 0;
+    }
+#pragma omp parallel num_threads(threads)
+    run_tasks(&loop, omp_get_thread_num());
+    return 0;
+}
+
+#else
+
 static void *worker_main(void *argument) {
     worker_t *worker = (worker_t *)argument;
     run_tasks(worker->loop, worker->thread);
@@ -56,3 +73,5 @@ int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
     free(workers);
     return 0;
 }
+
+#endif

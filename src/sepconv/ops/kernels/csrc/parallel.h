@@ -1,6 +1,12 @@
-/* A parallel loop on plain pthreads (no OpenMP runtime of our own next to
- * torch's): tasks 0..count-1 handed out one by one to `threads` threads, the
- * calling thread being one of them. */
+/* A parallel loop: tasks 0..count-1 handed out one by one to `threads`
+ * threads, the calling thread being one of them.
+ *
+ * Built with -fopenmp (when torch runs on OpenMP, see build.py) the threads
+ * are an OpenMP team. The library then needs libgomp.so.1, which the
+ * process has already loaded for torch, so the team is torch's own thread
+ * pool: no second set of threads competing with torch's idle workers, which
+ * spin for a while after each of torch's parallel regions. Otherwise the
+ * threads are plain pthreads started per call. */
 #ifndef SEPCONV_PARALLEL_H
 #define SEPCONV_PARALLEL_H
 
