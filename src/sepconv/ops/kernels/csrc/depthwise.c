@@ -1,8 +1,10 @@
 /* The DepthwiseConv2D forward pass: depthwise + bias + activation in one
- * pass over the input, channels_last float32. A tile of output pixels is
- * computed into a small per-thread buffer (in the order the depthwise step
- * writes: multiplier-major), then bias and activation are applied on the way
- * to the output (channel c * multiplier + m, Keras's order). */
+ * pass over the input, channels_last float32. With depth multiplier 1 each
+ * vector goes straight to the output through the epilogue (bias,
+ * activation, streaming store). With a larger multiplier a tile of output
+ * pixels is computed into a small per-thread buffer (multiplier-major, the
+ * order the depthwise step writes), then reordered to Keras's channel order
+ * c * multiplier + m with bias and activation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,40 +18,21 @@ typedef struct {
     const sc_geometry *g;
     const float *x, *kernel, *bias; /* kernel: packed (see pack_depthwise); bias: K floats */
     float *out;
-    float **scratch;                /* per thread: tile rows */
+    float **scratch;                /* per thread: tile rows (multiplier > 1) */
     int64_t tile, tiles_per_image;
     int stream;                     /* write the output past the caches */
 } depthwise_job;
 
 /* `count` rows of K = C * M depthwise values (order m * C + c) to the
  * output rows (order c * M + m), plus bias, through the activation. */
-static void finish_rows(const sc_geometry *g, const float *rows, int64_t count,
-                        const float *bias, int stream, float *out) {
+static void reorder_rows(const sc_geometry *g, const float *rows, int64_t count,
+                         const float *bias, float *out) {
     const int64_t C = g->channels, M = g->multiplier, K = C * M;
-    const int activation = (int)g->activation;
-    if (M > 1) {
-        for (int64_t p = 0; p < count; p++)
-            for (int64_t c = 0; c < C; c++)
-                for (int64_t m = 0; m < M; m++)
-                    out[p * K + c * M + m] =
-                        sactivate(rows[p * K + m * C + c] + bias[c * M + m], activation);
-        return;
-    }
-    const int64_t vector_end = K - K % SC_VL;
-    const int aligned_rows = ((uintptr_t)out | (uintptr_t)(K * 4)) % (SC_VL * 4) == 0;
-    for (int64_t p = 0; p < count; p++) {
-        const float *row = rows + p * K;
-        float *target = out + p * K;
-        int64_t k = 0;
-        if (stream && aligned_rows) {
-            for (; k < vector_end; k += SC_VL)
-                vstream(target + k, vactivate(vload(row + k) + vload(bias + k), activation));
-        } else {
-            for (; k < vector_end; k += SC_VL)
-                vstore(target + k, vactivate(vload(row + k) + vload(bias + k), activation));
-        }
-        for (; k < K; k++) target[k] = sactivate(row[k] + bias[k], activation);
-    }
+    for (int64_t p = 0; p < count; p++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t m = 0; m < M; m++)
+                out[p * K + c * M + m] =
+                    sactivate(rows[p * K + m * C + c] + bias[c * M + m], (int)g->activation);
 }
 
 static void depthwise_task(void *context, int64_t task, int thread) {
@@ -61,9 +44,14 @@ static void depthwise_task(void *context, int64_t task, int thread) {
     int64_t count = pixels - first < job->tile ? pixels - first : job->tile;
     int64_t K = g->channels * g->multiplier;
     const float *image = job->x + n * g->height * g->width * g->channels;
-    depthwise_pixels(g, image, job->kernel, first, count, job->scratch[thread], K);
-    finish_rows(g, job->scratch[thread], count, job->bias, job->stream,
-                job->out + (n * pixels + first) * K);
+    float *out = job->out + (n * pixels + first) * K;
+    if (g->multiplier == 1) {
+        sc_epilogue e = {job->bias, (int)g->activation, job->stream};
+        depthwise_pixels(g, image, job->kernel, first, count, out, K, e);
+    } else {
+        depthwise_pixels(g, image, job->kernel, first, count, job->scratch[thread], K, NONE);
+        reorder_rows(g, job->scratch[thread], count, job->bias, out);
+    }
 }
 
 /* Returns 0, or -1 when out of memory (out is then unwritten). bias may be
@@ -88,8 +76,11 @@ int sc_depthwise_forward(const sc_geometry *g, const float *x, const float *kern
     pack_depthwise(g, kernel, packed);
     for (int64_t k = 0; k < K; k++) bias_all[k] = bias ? bias[k] : 0.0f;
     if (pixels > 0 && g->batch > 0) {
+        /* streaming needs every vector of every output row aligned */
+        int aligned_rows = ((uintptr_t)out | (uintptr_t)(K * 4)) % (SC_VL * 4) == 0;
         depthwise_job job = {g, x, packed, bias_all, out, scratch, tile, (pixels + tile - 1) / tile,
-                             g->batch * pixels * K * (int64_t)sizeof(float) > SC_STREAM_BYTES};
+                             aligned_rows &&
+                                 g->batch * pixels * K * (int64_t)sizeof(float) > SC_STREAM_BYTES};
         if (sc_parallel_for(threads, g->batch * job.tiles_per_image, depthwise_task, &job))
             goto done;
     }

@@ -1,7 +1,8 @@
 /* The depthwise step for a run of output pixels of one image, written as
- * rows of `ld` floats: row p holds, for m in 0..multiplier-1, the `channels`
- * values of multiplier m (order m * channels + c, which the packed pointwise
- * kernel follows; see pack_pointwise). */
+ * rows of `ld` floats through an epilogue (see sc_epilogue): row p holds,
+ * for m in 0..multiplier-1, the `channels` values of multiplier m (order
+ * m * channels + c, which the packed pointwise kernel follows; see
+ * pack_pointwise). */
 #ifndef SEPCONV_DEPTHWISE_TILE_H
 #define SEPCONV_DEPTHWISE_TILE_H
 
@@ -17,12 +18,37 @@ static void pack_depthwise(const sc_geometry *g, const float *kernel, float *pac
                 packed[(m * taps + t) * C + c] = kernel[(t * C + c) * M + m];
 }
 
+/* What happens to each vector of depthwise values on its way to memory:
+ * + bias (NULL: none; indexed by channel, so for multiplier 1 only), the
+ * activation, and a non-temporal store when `stream` (every vector address
+ * is then aligned). The separable kernel's rows feed its GEMM: NONE. */
+typedef struct {
+    const float *bias;
+    int activation;
+    int stream;
+} sc_epilogue;
+
+static const sc_epilogue NONE = {NULL, SC_LINEAR, 0};
+
+static inline void put(float *out, int64_t c, vf v, sc_epilogue e) {
+    if (e.bias) v += vload(e.bias + c);
+    v = vactivate(v, e.activation);
+    if (e.stream)
+        vstream(out + c, v);
+    else
+        vstore(out + c, v);
+}
+
+static inline void put_scalar(float *out, int64_t c, float v, sc_epilogue e) {
+    out[c] = sactivate(e.bias ? v + e.bias[c] : v, e.activation);
+}
+
 /* One output pixel's `C` depthwise values of one multiplier from its
  * `inside` taps (tap t reads sources[t] with kernel weights[t]). Several
  * independent sums are in flight at once (four vectors, or two halves of
  * the taps), so the FMA latency does not serialize them. */
 static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const *sources,
-                                   const float *const *weights, float *out) {
+                                   const float *const *weights, float *out, sc_epilogue e) {
     int64_t c = 0;
     for (; c + 4 * SC_VL <= C; c += 4 * SC_VL) {
         vf s0 = vsplat(0.0f), s1 = s0, s2 = s0, s3 = s0;
@@ -33,12 +59,16 @@ static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const
             s2 += vload(x + 2 * SC_VL) * vload(w + 2 * SC_VL);
             s3 += vload(x + 3 * SC_VL) * vload(w + 3 * SC_VL);
         }
-        vstore(out + c, s0);
-        vstore(out + c + SC_VL, s1);
-        vstore(out + c + 2 * SC_VL, s2);
-        vstore(out + c + 3 * SC_VL, s3);
+        put(out, c, s0, e);
+        put(out, c + SC_VL, s1, e);
+        put(out, c + 2 * SC_VL, s2, e);
+        put(out, c + 3 * SC_VL, s3, e);
     }
-    for (; c + SC_VL <= C; c += SC_VL) {
+    /* A last partial vector is the whole vector ending at channel C: it
+     * recomputes a few channels (to the same values) instead of finishing
+     * them one by one. */
+    for (; c < C && C >= SC_VL; c += SC_VL) {
+        if (c + SC_VL > C) c = C - SC_VL;
         vf even = vsplat(0.0f), odd = even;
         int64_t t = 0;
         for (; t + 1 < inside; t += 2) {
@@ -46,12 +76,12 @@ static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const
             odd += vload(sources[t + 1] + c) * vload(weights[t + 1] + c);
         }
         if (t < inside) even += vload(sources[t] + c) * vload(weights[t] + c);
-        vstore(out + c, even + odd);
+        put(out, c, even + odd, e);
     }
     for (; c < C; c++) {
         float sum = 0.0f;
         for (int64_t t = 0; t < inside; t++) sum += sources[t][c] * weights[t][c];
-        out[c] = sum;
+        put_scalar(out, c, sum, e);
     }
 }
 
@@ -66,7 +96,8 @@ static inline void depthwise_pixel(int64_t C, int64_t inside, const float *const
  * the remaining vectors one at a time with their nine kernel vectors held
  * in registers across the block, then the remaining channels. */
 static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const int64_t *offsets,
-                              const float *kernel, int64_t run, float *out, int64_t ld) {
+                              const float *kernel, int64_t run, float *out, int64_t ld,
+                              sc_epilogue e) {
     for (int64_t j0 = 0; j0 < run; j0 += SC_RUN_BLOCK) {
         const int64_t block = run - j0 < SC_RUN_BLOCK ? run - j0 : SC_RUN_BLOCK;
         const float *xb = x0 + j0 * step;
@@ -83,14 +114,15 @@ static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const in
                     s2 += vload(xt + 2 * SC_VL) * vload(w + 2 * SC_VL);
                     s3 += vload(xt + 3 * SC_VL) * vload(w + 3 * SC_VL);
                 }
-                float *o = ob + j * ld + c;
-                vstore(o, s0);
-                vstore(o + SC_VL, s1);
-                vstore(o + 2 * SC_VL, s2);
-                vstore(o + 3 * SC_VL, s3);
+                float *o = ob + j * ld;
+                put(o, c, s0, e);
+                put(o, c + SC_VL, s1, e);
+                put(o, c + 2 * SC_VL, s2, e);
+                put(o, c + 3 * SC_VL, s3, e);
             }
         }
-        for (; c + SC_VL <= C; c += SC_VL) {
+        for (; c < C && C >= SC_VL; c += SC_VL) {
+            if (c + SC_VL > C) c = C - SC_VL; /* as in depthwise_pixel */
             const vf w0 = vload(kernel + c), w1 = vload(kernel + C + c),
                      w2 = vload(kernel + 2 * C + c), w3 = vload(kernel + 3 * C + c),
                      w4 = vload(kernel + 4 * C + c), w5 = vload(kernel + 5 * C + c),
@@ -106,7 +138,7 @@ static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const in
                 a += vload(x + offsets[6]) * w6;
                 b += vload(x + offsets[7]) * w7;
                 d += vload(x + offsets[8]) * w8;
-                vstore(ob + j * ld + c, a + b + d);
+                put(ob + j * ld, c, a + b + d, e);
             }
         }
         for (; c < C; c++) {
@@ -114,7 +146,7 @@ static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const in
             for (int64_t j = 0; j < block; j++, x += step) {
                 float sum = 0.0f;
                 for (int t = 0; t < 9; t++) sum += x[offsets[t]] * kernel[t * C + c];
-                ob[j * ld + c] = sum;
+                put_scalar(ob + j * ld, c, sum, e);
             }
         }
     }
@@ -133,7 +165,8 @@ static int64_t interior_run(const sc_geometry *g, int64_t ow) {
 }
 
 static void depthwise_pixels(const sc_geometry *g, const float *image, const float *kernel_packed,
-                             int64_t first, int64_t count, float *rows, int64_t ld) {
+                             int64_t first, int64_t count, float *rows, int64_t ld,
+                             sc_epilogue e) {
     const int64_t C = g->channels, M = g->multiplier, KH = g->kernel_h, KW = g->kernel_w;
     const int64_t taps = KH * KW, W = g->width, H = g->height;
     /* Variable-length arrays: a few pointers per tap on the stack. */
@@ -153,7 +186,7 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
                 const float *x0 = image + (top * W + left) * C;
                 for (int64_t m = 0; m < M; m++)
                     depthwise_run_3x3(C, x0, g->stride_w * C, offsets,
-                                      kernel_packed + m * taps * C, run, rows + i * ld + m * C, ld);
+                                      kernel_packed + m * taps * C, run, rows + i * ld + m * C, ld, e);
                 i += run;
                 continue;
             }
@@ -176,7 +209,7 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
         for (int64_t m = 0; m < M; m++) {
             const float *k_m = kernel_packed + m * taps * C;
             for (int64_t t = 0; t < inside; t++) weights[t] = k_m + tap_index[t] * C;
-            depthwise_pixel(C, inside, sources, weights, row + m * C);
+            depthwise_pixel(C, inside, sources, weights, row + m * C, e);
         }
         i++;
     }

@@ -53,7 +53,7 @@ static void separable_task(void *context, int64_t task, int thread) {
     int64_t count = pixels - first < job->tile ? pixels - first : job->tile;
     int64_t K = g->channels * g->multiplier;
     const float *image = job->x + n * g->height * g->width * g->channels;
-    depthwise_pixels(g, image, job->depthwise, first, count, job->scratch[thread], K);
+    depthwise_pixels(g, image, job->depthwise, first, count, job->scratch[thread], K, NONE);
     pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
                    job->out + (n * pixels + first) * g->filters);
 }
