@@ -61,7 +61,8 @@ int sc_depthwise_forward(const sc_geometry *g, const float *x, const float *kern
     const int64_t K = g->channels * g->multiplier, taps = g->kernel_h * g->kernel_w;
     const int64_t pixels = g->out_h * g->out_w;
     const int threads = g->threads > 0 ? (int)g->threads : 1;
-    /* tiles of about 256 KiB of rows: in L2 while they are finished */
+    /* tiles of about 256 KiB of output rows (with multiplier > 1, the tile
+     * buffer stays in L2 until it is reordered) */
     int64_t tile = (256 * 1024 / 4) / (K > 0 ? K : 1);
     if (tile < 1) tile = 1;
     int status = -1;
@@ -69,7 +70,7 @@ int sc_depthwise_forward(const sc_geometry *g, const float *x, const float *kern
     float *bias_all = aligned(sizeof(float) * (size_t)(K + SC_VL));
     float **scratch = calloc((size_t)threads, sizeof(float *));
     if (!packed || !bias_all || !scratch) goto done;
-    for (int t = 0; t < threads; t++) {
+    for (int t = 0; t < threads && g->multiplier > 1; t++) {
         scratch[t] = aligned(sizeof(float) * (size_t)(tile * K));
         if (!scratch[t]) goto done;
     }
