@@ -6,8 +6,9 @@ pass).
 
 When switched on, ``sepconv.ops`` calls them for float32 channels_last 2D
 inputs on the CPU when no gradient is needed, and runs PyTorch's
-convolutions otherwise. They are off by default for now: on the benchmark
-shapes they do not yet beat PyTorch's own convolutions (work in progress).
+convolutions otherwise. They are off by default for now: they beat
+PyTorch's convolutions on most benchmark shapes but not yet on all (see
+benchmarks/README.md), and there is no fused backward pass yet.
 Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
 the environment variable ``SEPCONV_KERNELS=1`` (or ``0``), and
 ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best
