@@ -1,247 +1,240 @@
-"""Time SeparableConv2D (3x3 'same', stride 1, depth_multiplier 1, channels_last).
+"""Benchmark harness of issue 6: sepconv's SeparableConv2D, DepthwiseConv2D
+and 1x1 Conv2D against PyTorch, Keras-on-torch and TensorFlow-Keras, and
+against the machine's roofline measured in the same run.
 
-Contenders, run interleaved in one process on the same weights:
+Cases (3x3 'same', stride 1, depth_multiplier 1, channels_last float32, with
+bias): ``separable`` C -> F, ``depthwise`` C -> C, ``pointwise`` (1x1) C -> F,
+on each shape of ``sepbench.cases.SHAPES``; forward under ``torch.no_grad``
+and forward+backward (gradients of the input and every weight).
 
-* ours: ``sepconv.layers.SeparableConv2D`` (else ``sepconv.ops.separable_conv``);
-* torch: ``nn.Conv2d(C, C, 3, padding=1, groups=C)`` then ``nn.Conv2d(C, F, 1)``,
-  on an NCHW-contiguous input and on a channels_last memory-format input; the
-  best of the two is the reference;
-* keras: Keras 3 ``SeparableConv2D`` on its torch backend, when importable.
+Contenders on the same weights and input, their outputs checked against ours:
 
-Forward runs under ``torch.no_grad``; forward+backward computes gradients for
-the input and all weights. Medians over repeats; ratio = peer / ours (> 1 means
-we are faster). Prints a Markdown table and writes JSON to benchmarks/results/.
+* ours: ``sepconv.layers`` with the C kernels switched on
+  (``sepconv.config.set_kernels_enabled(True)``); the path that ran is recorded;
+* torch NCHW / torch CL: ``nn.Conv2d`` on an NCHW and a channels_last input;
+* keras-torch: Keras 3 on its torch backend, in this process;
+* tf-keras: Keras 3 on the tensorflow backend, in a worker process, when the
+  ``--tf-python`` interpreter can import tensorflow.
 
-    python benchmarks/bench_separable.py             # full run
-    python benchmarks/bench_separable.py --quick     # fewer repeats, batch / 4
+In-process contenders run interleaved, the order rotated each round; medians
+of ``--repeats`` calls. Prints a Markdown table and writes it with a JSON
+record to benchmarks/results/ (see benchmarks/README.md).
+
+    python benchmarks/bench_separable.py                   # full run
+    python benchmarks/bench_separable.py --quick           # batch / 4, 3 repeats
+    python benchmarks/bench_separable.py --tf-python /tmp/benchvenv/bin/python
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
-import statistics
 import sys
-import time
 
 # glibc returns large freed blocks to the OS and page-faults fresh ones on the
 # next call, which makes timings of big outputs noisy (e.g. 54 ms instead of
 # 25 ms for 32x56x56x128). These settings, read at process start, keep freed
-# memory for reuse; they apply to every contender alike.
+# memory for reuse; they apply to every contender alike (the TF worker
+# inherits them).
 _MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**40), "MALLOC_TRIM_THRESHOLD_": str(2**40)}
 if __name__ == "__main__" and sys.platform.startswith("linux") and any(
         key not in os.environ for key in _MALLOC_ENV):
     os.environ.update(_MALLOC_ENV)
     os.execv(sys.executable, [sys.executable, *sys.argv])
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+if BENCH_DIR not in sys.path:
+    sys.path.insert(0, BENCH_DIR)
+if "keras" not in sys.modules:
+    os.environ["KERAS_BACKEND"] = "torch"  # keras-torch runs in this process
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
-SHAPES = [  # (N, H, W, C, F)
-    (32, 56, 56, 128, 128),
-    (32, 28, 28, 256, 256),
-    (8, 112, 112, 32, 64),
-    (16, 19, 19, 728, 728),
-]
-RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+from sepbench import report, roofline  # noqa: E402
+from sepbench.cases import KINDS, MODES, SHAPES, Case  # noqa: E402
+from sepbench.contenders import (Step, build_all, forward_output, make_data,  # noqa: E402
+                                 path_of, relative_error)
+from sepbench.tf_peer import NAME as TF_NAME, TFKeras  # noqa: E402
+from sepbench.timing import median, run_interleaved  # noqa: E402
 
-
-def make_ours(c, f, dw, pw, bias, use_layer=True):
-    """A callable x -> y for our implementation, plus its parameters and a label."""
-    SeparableConv2D = None
-    if use_layer:
-        try:
-            from sepconv.layers import SeparableConv2D
-        except ImportError:
-            pass
-    if SeparableConv2D is not None:
-        layer = SeparableConv2D(f, 3, padding="same")
-        layer(torch.zeros(1, 3, 3, c))  # build
-        with torch.no_grad():
-            for name, value in (("depthwise_kernel", dw), ("pointwise_kernel", pw), ("bias", bias)):
-                getattr(layer, name).copy_(value)
-        return layer, list(layer.parameters()), "sepconv.layers.SeparableConv2D"
-    from sepconv import ops
-
-    params = [p.clone().requires_grad_() for p in (dw, pw, bias)]
-    return (lambda x: ops.separable_conv(x, *params, padding="same"),
-            params, "sepconv.ops.separable_conv")
+RESULTS_DIR = os.path.join(BENCH_DIR, "results")
+TOLERANCE = 1e-4  # max |peer - ours| / max |ours|, forward outputs and input gradients
 
 
-def make_torch(c, f, dw, pw, bias, memory_format):
-    model = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.Conv2d(c, f, 1))
-    with torch.no_grad():
-        model[0].weight.copy_(dw.permute(2, 3, 0, 1).reshape(c, 1, 3, 3))
-        model[1].weight.copy_(pw.reshape(c, f).t().reshape(f, c, 1, 1))
-        model[1].bias.copy_(bias)
-    model = model.to(memory_format=memory_format)
-    return model, list(model.parameters())
+def switch_kernels_on():
+    """Switch sepconv's C kernels on; which path ours can take ('avx512',
+    'avx2', 'portable', or 'pytorch' when they are unusable here)."""
+    import sepconv
 
-
-def make_keras(c, f, dw, pw, bias):
+    sepconv.config.set_kernels_enabled(True)
+    info = {"enabled": True, "usable": False, "isa": None}
     try:
-        import keras
-    except Exception:  # noqa: BLE001 - any import failure means "not available"
-        return None
-    if keras.config.backend() != "torch":
-        return None
-    layer = keras.layers.SeparableConv2D(f, 3, padding="same")
-    layer.build((None, None, None, c))
-    layer.set_weights([dw.numpy(), pw.numpy(), bias.numpy()])
-    return layer, [v.value for v in layer.weights]
+        from sepconv.ops import kernels
+
+        info["usable"] = bool(kernels.usable())
+        info["isa"] = kernels.isa() if info["usable"] else None
+    except Exception as error:  # noqa: BLE001 - the kernels are being rewritten: report, go on
+        info["error"] = repr(error)
+    info["path"] = info["isa"] or "pytorch"
+    return info
 
 
-def contenders(n, h, w, c, f, with_keras, use_layer=True):
-    """name -> (fn, params, input) with the same weights and the same input values."""
-    g = torch.Generator().manual_seed(0)
-    x_nhwc = torch.randn(n, h, w, c, generator=g)
-    dw = torch.randn(3, 3, c, 1, generator=g) * 0.2
-    pw = torch.randn(1, 1, c, f, generator=g) * c ** -0.5
-    bias = torch.randn(f, generator=g)
-    ours, ours_params, label = make_ours(c, f, dw, pw, bias, use_layer)
-    found = {"ours": (ours, ours_params, x_nhwc)}
-    x_nchw = x_nhwc.permute(0, 3, 1, 2).contiguous()
-    for name, fmt, x in (("torch_nchw", torch.contiguous_format, x_nchw),
-                         ("torch_cl", torch.channels_last, x_nchw.contiguous(memory_format=torch.channels_last))):
-        model, params = make_torch(c, f, dw, pw, bias, fmt)
-        found[name] = (model, params, x)
-    if with_keras:
-        keras_layer = make_keras(c, f, dw, pw, bias)
-        if keras_layer is not None:
-            found["keras"] = (keras_layer[0], keras_layer[1], x_nhwc)
-    # Same numbers everywhere (channels_first results compared in NHWC).
-    with torch.no_grad():
-        ref = ours(x_nhwc)
-        for name, (fn, _, x) in found.items():
-            y = fn(x)
-            y = y if name in ("ours", "keras") else y.permute(0, 2, 3, 1)
-            err = ((y - ref).abs().max() / ref.abs().max()).item()
-            if err > 1e-4:
-                raise AssertionError(f"{name} disagrees with ours: relative error {err:.2e}")
-    return found, label
+def cpu_name():
+    """The CPU's model name (Linux: /proc/cpuinfo), else platform.processor()."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
-def step(fn, params, x, mode, grad_out):
-    """One timed call (seconds)."""
-    if mode == "forward":
-        start = time.perf_counter()
-        with torch.no_grad():
-            fn(x)
-        return time.perf_counter() - start
-    x.grad = None
-    for p in params:
-        p.grad = None
-    start = time.perf_counter()
-    fn(x).backward(grad_out)
-    return time.perf_counter() - start
+def _check(errors, name, value, reference, what):
+    errors[name] = relative_error(value, reference)
+    if errors[name] > TOLERANCE:
+        raise AssertionError(f"{name} disagrees with ours on the {what}: relative error "
+                             f"{errors[name]:.2e} > {TOLERANCE:.0e}")
 
 
-def bench_shape(shape, modes, repeats, warmup, with_keras, use_layer=True):
-    found, label = contenders(*shape, with_keras, use_layer)
-    results = {}
+def bench_case(case, modes, repeats, warmup, roof, with_keras=True, tf=None, tf_why=None,
+               kernel_isa=None):
+    """Result rows (dicts, as in the JSON) of one case, one per mode: ``roof``
+    a measured Roofline; ``tf`` a TFKeras worker, or None and ``tf_why``."""
+    x, weights, grad_out = make_data(case)
+    found, missing = build_all(case, weights, x, with_keras)
+    if tf is None:
+        missing[TF_NAME] = tf_why or "not run"
+    reference = forward_output(found["ours"])
+    forward_errors = {}
+    for name, contender in found.items():
+        _check(forward_errors, name, forward_output(contender), reference, "forward output")
+    if tf is not None:
+        tf.load_case(case, x, weights, grad_out)
+    rows = []
     for mode in modes:
-        inputs, grads = {}, {}
-        for name, (fn, params, x) in found.items():
-            x = x.detach().requires_grad_(mode != "forward")
-            inputs[name] = x
-            if mode != "forward":
-                with torch.no_grad():
-                    grads[name] = torch.randn_like(fn(x))  # same layout as the output
-        names = list(found)
-        times = {name: [] for name in names}
-        for i in range(warmup + repeats):
-            order = names[i % len(names):] + names[:i % len(names)]  # rotate
-            for name in order:
-                fn, params, _ = found[name]
-                t = step(fn, params, inputs[name], mode, grads.get(name))
-                if i >= warmup:
-                    times[name].append(t * 1e3)
-        results[mode] = {name: {"median_ms": statistics.median(ts), "times_ms": ts}
-                         for name, ts in times.items()}
-    return results, label
+        steps = {name: Step(contender, mode, grad_out) for name, contender in found.items()}
+        times = run_interleaved(steps, repeats, warmup)
+        path = path_of(steps["ours"], kernel_isa)
+        if mode == "forward":
+            errors = forward_errors
+        else:
+            errors, ours_grad = {}, steps["ours"].input_grad()
+            for name, step in steps.items():
+                _check(errors, name, step.input_grad(), ours_grad, "input gradient")
+        if tf is not None:
+            times[TF_NAME], output = tf.run(mode, repeats, warmup)
+            _check(errors, TF_NAME, output, reference if mode == "forward" else ours_grad,
+                   "forward output" if mode == "forward" else "input gradient")
+        medians = {name: median(ts) for name, ts in times.items()}
+        rows.append({
+            "case": case.as_dict(), "shape": case.shape_label, "mode": mode, "path": path,
+            "median_ms": medians, "times_ms": times, "max_relative_error": errors,
+            "missing": dict(missing),
+            "summary": report.summarize(case, mode, medians, roof.peak_gflops, roof.copy_gbs),
+        })
+    return rows
 
 
-def ratio(peer, ours):
-    return f"{peer / ours:.2f}" if peer is not None else "n/a"
+def _shape(text):
+    values = [int(v) for v in text.split(",")]
+    if len(values) != 5 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--shape takes five positive ints N,H,W,C,F. "
+                                         f"Received: --shape={text}")
+    return tuple(values)
 
 
-def markdown(rows):
-    lines = [
-        "| N,H,W,C→F | mode | ours ms | torch NCHW ms | torch CL ms | vs torch best | keras ms | vs keras |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for shape, mode, r in rows:
-        med = {k: v["median_ms"] for k, v in r.items()}
-        ours, best = med["ours"], min(med["torch_nchw"], med["torch_cl"])
-        keras_ms = med.get("keras")
-        lines.append(
-            f"| {shape[0]}x{shape[1]}x{shape[2]}x{shape[3]}→{shape[4]} | {mode} | {ours:.1f} | "
-            f"{med['torch_nchw']:.1f} | {med['torch_cl']:.1f} | {ratio(best, ours)} | "
-            f"{'n/a' if keras_ms is None else f'{keras_ms:.1f}'} | {ratio(keras_ms, ours)} |"
-        )
-    return "\n".join(lines)
-
-
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=11, help="timed calls per contender")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
     parser.add_argument("--quick", action="store_true", help="3 repeats, 1 warm-up, batch / 4")
+    parser.add_argument("--cases", default=",".join(KINDS),
+                        help=f"comma-separated subset of {','.join(KINDS)}")
     parser.add_argument("--forward-only", action="store_true")
-    parser.add_argument("--no-keras", action="store_true", help="skip the Keras contender")
-    parser.add_argument("--ops", action="store_true",
-                        help="time sepconv.ops.separable_conv, not the layer")
     parser.add_argument("--shapes", default=None,
                         help="comma-separated indices into the shape list, e.g. 0,2")
+    parser.add_argument("--shape", type=_shape, action="append", default=None,
+                        metavar="N,H,W,C,F", help="own shape instead of the list (repeatable)")
+    parser.add_argument("--no-keras", action="store_true", help="skip keras-torch")
+    parser.add_argument("--no-tf", action="store_true", help="skip tf-keras")
+    parser.add_argument("--tf-python", default=os.environ.get("SEPCONV_BENCH_TF_PYTHON",
+                                                              sys.executable),
+                        help="interpreter of the tf-keras worker (default: "
+                             "$SEPCONV_BENCH_TF_PYTHON, else this one)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--gemm-size", type=int, default=2048, help="sgemm peak: matrix side")
+    parser.add_argument("--copy-mib", type=int, default=256,
+                        help="copy bandwidth: buffer MiB (keep it far above the L3 cache)")
+    parser.add_argument("--roofline-repeats", type=int, default=5)
     parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    shapes = SHAPES
+    args.kinds = [k.strip() for k in args.cases.split(",") if k.strip()]
+    bad = [k for k in args.kinds if k not in KINDS]
+    if bad or not args.kinds:
+        parser.error(f"--cases takes a subset of {','.join(KINDS)}. Received: --cases={args.cases}")
     if args.quick:
         args.repeats, args.warmup = 3, 1
+    if args.repeats < 1 or args.warmup < 0:
+        parser.error(f"--repeats must be >= 1 and --warmup >= 0. "
+                     f"Received: --repeats={args.repeats} --warmup={args.warmup}")
+    shapes = args.shape or SHAPES
+    if args.quick and not args.shape:
         shapes = [(max(1, n // 4), h, w, c, f) for n, h, w, c, f in SHAPES]
     if args.shapes:
         shapes = [shapes[int(i)] for i in args.shapes.split(",")]
-    modes = ["forward"] if args.forward_only else ["forward", "forward+backward"]
+    args.shape_list = shapes
+    args.modes = ["forward"] if args.forward_only else list(MODES)
+    return args
 
-    rows, label = [], None
-    for shape in shapes:
-        results, label = bench_shape(shape, modes, args.repeats, args.warmup, not args.no_keras,
-                                     use_layer=not args.ops)
-        rows += [(shape, mode, results[mode]) for mode in modes]
-        print(f"done {shape}", flush=True)
 
-    table = markdown(rows)
-    print(f"\nours = {label}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"median of {args.repeats}; ratio = peer / ours (> 1: we are faster)\n")
-    print(table)
+def main(argv=None):
+    """Run the harness; returns the JSON record."""
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    kernels = switch_kernels_on()
+    roof = roofline.measure(args.gemm_size, args.copy_mib, args.roofline_repeats)
+    print(f"roofline: {roof.peak_gflops:.1f} GFLOP/s, {roof.copy_gbs:.1f} GB/s", flush=True)
+    tf, tf_why = (None, "switched off (--no-tf)") if args.no_tf else \
+        TFKeras.start(args.tf_python, threads)
+    rows = []
+    try:
+        for kind in args.kinds:
+            for shape in args.shape_list:
+                case = Case(kind, *shape)
+                rows += bench_case(case, args.modes, args.repeats, args.warmup, roof,
+                                   not args.no_keras, tf, tf_why, kernels["isa"])
+                print(f"done {kind} {case.shape_label}", flush=True)
+        tf_info = dict(tf.info) if tf is not None else {"why": tf_why}
+    finally:
+        if tf is not None:
+            tf.close()
+    try:
+        import keras
+        keras_version = keras.__version__
+    except Exception:  # noqa: BLE001
+        keras_version = None
     record = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "ours": label,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "repeats": args.repeats,
-        "warmup": args.warmup,
-        "results": [{"shape": dict(zip("NHWCF", shape)), "mode": mode, "contenders": r}
-                    for shape, mode, r in rows],
+        "machine": {"machine": platform.machine(), "processor": cpu_name(),
+                    "system": platform.platform(), "cpu_count": os.cpu_count()},
+        "python": sys.version.split()[0], "torch": torch.__version__, "keras": keras_version,
+        "threads": threads, "kernels": kernels, "tf_keras": tf_info,
+        "repeats": args.repeats, "warmup": args.warmup, "tolerance": TOLERANCE,
+        "roofline": vars(roof), "results": rows,
     }
-    path = args.out
-    if path is None:
-        os.makedirs(RESULTS_DIR, exist_ok=True)
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = os.path.join(RESULTS_DIR, f"bench_separable-{stamp}.json")
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(record, fh, indent=1)
-    print(f"\nwrote {path}")
+    text = report.header(record) + "\n\n" + report.markdown(rows)
+    print("\n" + text)
+    path = args.out or os.path.join(
+        RESULTS_DIR, f"bench_separable-{datetime.datetime.now():%Y%m%d-%H%M%S}.json")
+    md_path = report.write(record, text, path)
+    print(f"\nwrote {path}\n  and {md_path}")
+    return record
 
 
 if __name__ == "__main__":
