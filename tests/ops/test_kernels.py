@@ -259,6 +259,20 @@ def test_unknown_forced_isa_is_an_error(monkeypatch):
         kernels.requested_isa()
 
 
+def test_pthread_build_where_torch_does_not_run_openmp(tmp_path, monkeypatch):
+    """Without torch's OpenMP pool to share, the loops run on pthreads."""
+    monkeypatch.setenv("SEPCONV_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(build, "_torch_runs_openmp", lambda: False)
+    assert "-fopenmp" not in build._flags("portable")
+    lib = build.load("portable")
+    x, depthwise, pointwise, bias = (torch.randn(3, 9, 9, 8), torch.randn(3, 3, 8, 1),
+                                     torch.randn(8, 20), torch.randn(20))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    got = run(lib, x, depthwise, pointwise, bias, (1, 1), (1, 1), "same")
+    torch.testing.assert_close(got.double(), reference(x, depthwise, pointwise, bias, (1, 1),
+                                                       (1, 1), "same"), rtol=0, atol=1e-4)
+
+
 def test_build_is_cached_and_atomic(tmp_path, monkeypatch):
     monkeypatch.setenv("SEPCONV_KERNEL_CACHE", str(tmp_path))
     first = build.load("portable")

@@ -38,13 +38,10 @@ static void reorder_rows(const sc_geometry *g, const float *rows, int64_t count,
 static void depthwise_task(void *context, int64_t task, int thread) {
     depthwise_job *job = (depthwise_job *)context;
     const sc_geometry *g = job->g;
-    int64_t n = task / job->tiles_per_image;
-    int64_t first = (task % job->tiles_per_image) * job->tile;
-    int64_t pixels = g->out_h * g->out_w;
-    int64_t count = pixels - first < job->tile ? pixels - first : job->tile;
-    int64_t K = g->channels * g->multiplier;
-    const float *image = job->x + n * g->height * g->width * g->channels;
-    float *out = job->out + (n * pixels + first) * K;
+    const sc_tile t = sc_tile_of(g, task, job->tile, job->tiles_per_image);
+    const int64_t K = g->channels * g->multiplier, first = t.first, count = t.count;
+    const float *image = job->x + t.n * g->height * g->width * g->channels;
+    float *out = job->out + (t.n * g->out_h * g->out_w + first) * K;
     if (g->multiplier == 1) {
         sc_epilogue e = {job->bias, (int)g->activation, job->stream};
         depthwise_pixels(g, image, job->kernel, first, count, out, K, e);

@@ -18,4 +18,22 @@ typedef struct {
     int64_t threads;
 } sc_geometry;
 
+/* Task `task` of a loop over tiles of `tile` output pixels, image by image
+ * (tiles_per_image tiles each): the image, its first output pixel in the
+ * tile, and how many pixels the tile has (the last one of an image may be
+ * short). */
+typedef struct {
+    int64_t n, first, count;
+} sc_tile;
+
+static inline sc_tile sc_tile_of(const sc_geometry *g, int64_t task, int64_t tile,
+                                 int64_t tiles_per_image) {
+    sc_tile t;
+    int64_t pixels = g->out_h * g->out_w;
+    t.n = task / tiles_per_image;
+    t.first = (task % tiles_per_image) * tile;
+    t.count = pixels - t.first < tile ? pixels - t.first : tile;
+    return t;
+}
+
 #endif

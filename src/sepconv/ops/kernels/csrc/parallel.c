@@ -26,15 +26,11 @@ static void run_tasks(loop_t *loop, int thread) {
 #ifdef _OPENMP
 #include <omp.h>
 
-int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
-    loop_t loop = {fn, context, count, 0};
-    if (threads > count) threads = (int)count;
-    if (threads <= 1) {
-        run_tasks(&loop, 0);
-        return 0;
-    }
+/* `threads` (> 1) threads run the loop's tasks; 0, or -1 when out of
+ * memory or threads. */
+static int run_team(loop_t *loop, int threads) {
 #pragma omp parallel num_threads(threads)
-    run_tasks(&loop, omp_get_thread_num());
+    run_tasks(loop, omp_get_thread_num());
     return 0;
 }
 
@@ -46,13 +42,7 @@ static void *worker_main(void *argument) {
     return NULL;
 }
 
-int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
-    loop_t loop = {fn, context, count, 0};
-    if (threads > count) threads = (int)count;
-    if (threads <= 1) {
-        run_tasks(&loop, 0);
-        return 0;
-    }
+static int run_team(loop_t *loop, int threads) {
     pthread_t *ids = malloc(sizeof(pthread_t) * (size_t)(threads - 1));
     worker_t *workers = malloc(sizeof(worker_t) * (size_t)(threads - 1));
     if (!ids || !workers) {
@@ -62,12 +52,12 @@ int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
     }
     int started = 0;
     for (int t = 1; t < threads; t++) {
-        workers[t - 1].loop = &loop;
+        workers[t - 1].loop = loop;
         workers[t - 1].thread = t;
         if (pthread_create(&ids[t - 1], NULL, worker_main, &workers[t - 1]) != 0) break;
         started++;
     }
-    run_tasks(&loop, 0); /* whatever the workers do not take, this thread does */
+    run_tasks(loop, 0); /* whatever the workers do not take, this thread does */
     for (int t = 0; t < started; t++) pthread_join(ids[t], NULL);
     free(ids);
     free(workers);
@@ -75,3 +65,13 @@ int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
 }
 
 #endif
+
+int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
+    loop_t loop = {fn, context, count, 0};
+    if (threads > count) threads = (int)count;
+    if (threads <= 1) {
+        run_tasks(&loop, 0);
+        return 0;
+    }
+    return run_team(&loop, threads);
+}

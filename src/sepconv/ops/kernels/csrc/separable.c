@@ -47,15 +47,12 @@ typedef struct {
 static void separable_task(void *context, int64_t task, int thread) {
     separable_job *job = (separable_job *)context;
     const sc_geometry *g = job->g;
-    int64_t n = task / job->tiles_per_image;
-    int64_t first = (task % job->tiles_per_image) * job->tile;
-    int64_t pixels = g->out_h * g->out_w;
-    int64_t count = pixels - first < job->tile ? pixels - first : job->tile;
-    int64_t K = g->channels * g->multiplier;
-    const float *image = job->x + n * g->height * g->width * g->channels;
-    depthwise_pixels(g, image, job->depthwise, first, count, job->scratch[thread], K, NONE);
-    pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
-                   job->out + (n * pixels + first) * g->filters);
+    const sc_tile t = sc_tile_of(g, task, job->tile, job->tiles_per_image);
+    const int64_t K = g->channels * g->multiplier;
+    const float *image = job->x + t.n * g->height * g->width * g->channels;
+    depthwise_pixels(g, image, job->depthwise, t.first, t.count, job->scratch[thread], K, NONE);
+    pointwise_tile(g, job->scratch[thread], K, t.count, job->packed, job->bias, job->stream,
+                   job->out + (t.n * g->out_h * g->out_w + t.first) * g->filters);
 }
 
 /* Returns 0, or -1 when out of memory (out is then unwritten). */
