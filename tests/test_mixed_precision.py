@@ -350,9 +350,14 @@ def test_fit_one_epoch_under_mixed_bfloat16_as_keras():
     np.testing.assert_allclose(history["loss"], keras_history["loss"], rtol=BF16_RTOL)
     np.testing.assert_allclose(history["accuracy"], keras_history["accuracy"], atol=2 / 48)
     # The separable bias feeds BatchNormalization, which cancels it: its
-    # gradient is 0 up to rounding, so it moves by noise (~1e-5) in both.
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+    # gradient is 0 up to bfloat16 rounding, so it moves by noise in both
+    # (1e-5 to 2e-4 here, depending on the threads' summation order), not
+    # by the ~1e-2 a real gradient at this learning rate gives.
+    for mine, reference, weight in zip(ours.get_weights(), theirs.get_weights(), ours.weights):
         assert mine.dtype == reference.dtype == np.float32
+        if weight.path.endswith("/sep/bias"):
+            assert np.abs(mine).max() < 1e-3 and np.abs(reference).max() < 1e-3
+            continue
         np.testing.assert_allclose(mine, reference, rtol=BF16_RTOL,
                                    atol=max(BF16_RTOL * np.abs(reference).max(), 1e-4))
 
