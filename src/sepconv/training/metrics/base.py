@@ -212,9 +212,14 @@ class MeanMetricWrapper(Mean):
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):
+        """Name, dtype and the function's keyword arguments; the function
+        itself only for a plain wrapper (a subclass's class fixes it)."""
         from sepconv.training.losses import serialize_function
 
-        return {**super().get_config(), "fn": serialize_function(self._fn), **self._fn_kwargs}
+        config = super().get_config()
+        if type(self) is MeanMetricWrapper:
+            config["fn"] = serialize_function(self._fn)
+        return {**config, **self._fn_kwargs}
 
     @classmethod
     def from_config(cls, config):
