@@ -24,8 +24,6 @@ import shutil
 import subprocess
 import tempfile
 
-SOURCES = ("separable.c", "depthwise.c", "parallel.c")
-HEADERS = ("vec.h", "parallel.h", "geometry.h", "depthwise_tile.h", "pointwise_gemm.h", "memory.h")
 ISA_FLAGS = {
     "avx512": ("-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma"),
     "avx2": ("-mavx2", "-mfma"),
@@ -34,6 +32,11 @@ ISA_FLAGS = {
 BASE_FLAGS = ("-O3", "-std=c11", "-ffp-contract=fast", "-D_POSIX_C_SOURCE=200809L", "-fPIC",
               "-shared", "-pthread")
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
+
+
+def _files(*suffixes):
+    """The csrc files with these suffixes, sorted (what the package ships)."""
+    return sorted(name for name in os.listdir(SOURCE_DIR) if name.endswith(suffixes))
 
 
 class KernelBuildError(RuntimeError):
@@ -91,7 +94,7 @@ def library_path(isa) -> str:
     """The cached library for ``isa`` (built or not)."""
     cc = compiler()
     digest = hashlib.sha256()
-    for name in SOURCES + HEADERS:
+    for name in _files(".c", ".h"):
         with open(os.path.join(SOURCE_DIR, name), "rb") as handle:
             digest.update(name.encode() + b"\0" + handle.read())
     digest.update(" ".join(_flags(isa)).encode() + _compiler_version(cc).encode())
@@ -102,7 +105,7 @@ def _build(isa, path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
     os.close(handle)
-    command = [compiler(), *_flags(isa), *(os.path.join(SOURCE_DIR, s) for s in SOURCES),
+    command = [compiler(), *_flags(isa), *(os.path.join(SOURCE_DIR, s) for s in _files(".c")),
                "-o", temporary]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
