@@ -216,6 +216,18 @@ def test_depthwise_layer_dispatches_to_its_kernel_without_gradients(monkeypatch,
     torch.testing.assert_close(inference, with_grad.detach(), rtol=1e-5, atol=1e-5)
 
 
+def test_depthwise_kernel_for_other_channels_is_an_error_on_the_kernel_path(switched_on):
+    """Checked before dispatch: the C kernels would read past the kernel."""
+    x = torch.randn(1, 5, 5, 4)
+    depthwise = torch.randn(3, 3, 2, 2)  # 2 input channels, not 4
+    with torch.no_grad():
+        with pytest.raises(ValueError, match="kernel.shape\\[-2\\]\\) must equal the input "
+                                             "channels. Received: inputs.shape=\\(1, 5, 5, 4\\)"):
+            sepconv.ops.separable_conv(x, depthwise, torch.randn(1, 1, 8, 3), padding="same")
+        with pytest.raises(ValueError, match="must equal the input channels"):
+            sepconv.ops.depthwise_conv(x, depthwise, padding="same")
+
+
 def test_switching_the_kernels_off(switched_on):
     layer, x = layer_pair()
     with torch.no_grad():

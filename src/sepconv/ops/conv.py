@@ -264,25 +264,28 @@ def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid",
     _spatial_rank(inputs)
     data_format = _fmt(data_format)
     _check_kernel(kernel, inputs, "kernel")
-    if kernel.shape[-2] == _channels(inputs, data_format):
-        fused = _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate,
-                                 data_format)
-        if fused is not None:
-            return fused
+    _check_depthwise_channels(kernel, inputs, data_format)
+    fused = _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate, data_format)
+    if fused is not None:
+        return fused
     x = _channels_first(inputs, data_format)
-    return _restore(_depthwise(x, kernel, bias, strides, padding, dilation_rate,
-                               inputs, data_format), data_format)
+    return _restore(_depthwise(x, kernel, bias, strides, padding, dilation_rate, inputs),
+                    data_format)
 
 
-def _depthwise(x, kernel, bias, strides, padding, dilation_rate, inputs, data_format):
-    _check_kernel(kernel, inputs, "kernel")
-    in_channels = x.shape[1]
-    if kernel.shape[-2] != in_channels:
+def _check_depthwise_channels(kernel, inputs, data_format):
+    if kernel.shape[-2] != _channels(inputs, data_format):
         raise ValueError(
             "The depthwise kernel's input channels (kernel.shape[-2]) must equal "
             f"the input channels. Received: inputs.shape={tuple(inputs.shape)}, "
             f"kernel.shape={tuple(kernel.shape)}, data_format={data_format!r}"
         )
+
+
+def _depthwise(x, kernel, bias, strides, padding, dilation_rate, inputs):
+    """The depthwise step on channels_first ``x`` (a kernel already checked
+    against ``inputs``)."""
+    in_channels = x.shape[1]
     flat = kernel.reshape(*kernel.shape[:-2], 1, in_channels * kernel.shape[-1])
     return _convolve(x, _torch_weight(flat), bias, in_channels, strides,
                      padding, dilation_rate, inputs)
@@ -314,13 +317,13 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, stride
             f"depth_multiplier, filters) = (1, ..., 1, {mid}, filters). "
             f"Received: pointwise_kernel.shape={tuple(pointwise_kernel.shape)}"
         )
+    _check_depthwise_channels(depthwise_kernel, inputs, data_format)
     fused = _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides,
                              padding, dilation_rate, data_format)
     if fused is not None:
         return fused
     x = _channels_first(inputs, data_format)
-    y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation_rate,
-                   inputs, data_format)
+    y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation_rate, inputs)
     return _restore(_pointwise(y, pointwise_kernel, bias), data_format)
 
 
