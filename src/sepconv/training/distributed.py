@@ -53,15 +53,37 @@ def is_rank_zero():
 
 def all_reduce_sum(tensors):
     """``tensors`` summed element-wise over all processes (the tensors
-    themselves when not distributed). Each is reduced in float64 on the
-    process group's device and returned in its own dtype and device."""
-    if not is_distributed():
-        return list(tensors)
+    themselves when not distributed). They travel as one float64 buffer on
+    the process group's device (one collective, whatever their number) and
+    come back in their own dtypes and devices."""
+    tensors = list(tensors)
+    if not is_distributed() or not tensors:
+        return tensors
     device = torch.device("cuda", torch.cuda.current_device()) \
         if dist.get_backend() == "nccl" else torch.device("cpu")
-    summed = []
-    for tensor in tensors:
-        buffer = tensor.detach().to(device=device, dtype=torch.float64).clone()
-        dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
-        summed.append(buffer.to(device=tensor.device, dtype=tensor.dtype))
-    return summed
+    flat = torch.cat([t.detach().reshape(-1).to(device=device, dtype=torch.float64)
+                      for t in tensors])
+    work = dist.all_reduce(flat, op=dist.ReduceOp.SUM, async_op=True)
+    work.wait()
+    _hold_until_next_reduction(work)
+    pieces = flat.split([t.numel() for t in tensors])
+    return [piece.reshape(t.shape).to(device=t.device, dtype=t.dtype)
+            for piece, t in zip(pieces, tensors)]
+
+
+_last_work = []
+
+
+def _hold_until_next_reduction(work):
+    """Keep Python's reference to the last collective's work handle.
+
+    The work owns the reduced tensors, and gloo's worker thread drops its
+    own reference to the work a moment after ``wait`` returns. Were that
+    the last reference, the worker would free the tensors and need the GIL
+    to release their Python objects; after the program's last collective
+    (fit ends, the script exits) the interpreter is finalizing by then, the
+    worker thread is torn down inside a C++ destructor and the process
+    aborts ("terminate called without an active exception"). Held here,
+    the work is freed by the main thread, at the next reduction or at exit.
+    """
+    _last_work[:] = [work]
