@@ -109,6 +109,33 @@ def test_sparse_categorical_class_axis_1(from_logits):
           LABELS_3D, y_pred)
 
 
+def test_sparse_categorical_clipped_probabilities():
+    """True-class probabilities of 0 and 1 are clipped: no gradient flows
+    through the clip, as in Keras."""
+    y_pred = probabilities(B, C)
+    y_pred[0] = [1.0, 0.0, 0.0, 0.0]
+    y_pred[1] = [0.0, 1.0, 0.0, 0.0]
+    labels = LABELS.copy()
+    labels[0], labels[1] = 0, 2
+    check("SparseCategoricalCrossentropy", {}, labels, y_pred)
+
+
+def test_sparse_categorical_second_derivatives():
+    """A backward pass with create_graph=True (a gradient penalty, a
+    Hessian-vector product) differentiates the loss's gradient as Keras's."""
+    x_values = logits(B, C)
+
+    def second(loss_fn):
+        x = torch.tensor(x_values, dtype=torch.float64, requires_grad=True)
+        value = loss_fn(torch.tensor(LABELS), torch.softmax(x, -1)).sum()
+        grad, = torch.autograd.grad(value, x, create_graph=True)
+        return torch.autograd.grad((grad ** 2).sum(), x)[0].numpy()
+
+    np.testing.assert_allclose(second(losses.sparse_categorical_crossentropy),
+                               second(keras.losses.sparse_categorical_crossentropy),
+                               rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weights", list(WEIGHTS))
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
