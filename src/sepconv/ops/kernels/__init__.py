@@ -2,13 +2,15 @@
 :mod:`sepconv.ops.kernels.build`): a fused SeparableConv2D forward
 (depthwise + pointwise + bias + activation, the depthwise tile kept in
 cache) and a DepthwiseConv2D forward (depthwise + bias + activation in one
-pass).
+pass), and the backward passes of both without activation
+(:func:`separable_conv2d_backward`, :func:`depthwise_conv2d_backward`).
 
 When switched on, ``sepconv.ops`` calls them for float32 channels_last 2D
 inputs on the CPU when no gradient is needed, and runs PyTorch's
 convolutions otherwise. They are off by default for now: they beat
 PyTorch's convolutions on most benchmark shapes but not yet on all (see
-benchmarks/README.md), and there is no fused backward pass yet.
+benchmarks/README.md), and the backward kernels are not wired into autograd
+yet.
 Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
 the environment variable ``SEPCONV_KERNELS=1`` (or ``0``), and
 ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best
@@ -169,3 +171,88 @@ def depthwise_conv2d(x, kernel, bias, strides, dilation, padding, activation=Non
         ctypes.byref(geometry), x.data_ptr(), kernel.data_ptr(),
         None if bias is None else bias.data_ptr(), out.data_ptr())
     return _checked(status, out)
+
+
+def _pointer(tensor):
+    return None if tensor is None else ctypes.c_void_p(tensor.data_ptr())
+
+
+def _call(lib, name, *arguments):
+    """``lib.<name>`` on a geometry and tensors (or None), every argument a
+    pointer (ctypes would pass a bare Python int as a 32-bit int)."""
+    function = getattr(lib, name)
+    if function.argtypes is None:
+        function.argtypes = [ctypes.c_void_p] * len(arguments)
+    geometry, *tensors = arguments
+    return function(ctypes.byref(geometry), *(_pointer(t) for t in tensors))
+
+
+def _grad_out(grad_out, expected):
+    """grad_out as a contiguous tensor of the output's shape."""
+    if tuple(grad_out.shape) != tuple(expected):
+        raise ValueError(f"`grad_out` must have the shape of the op's output, "
+                         f"{tuple(expected)}. Received: grad_out.shape={tuple(grad_out.shape)}")
+    return grad_out.contiguous()
+
+
+def separable_conv2d_backward(x, depthwise_kernel, pointwise_kernel, grad_out, strides, dilation,
+                              padding, needs_input_grad=True, needs_bias_grad=True, lib=None):
+    """The gradients of :func:`separable_conv2d` without activation
+    (``out = pointwise(depthwise(x)) + bias``) for ``grad_out`` (N, oh, ow, F),
+    on contiguous float32 CPU tensors laid out as for the forward. Returns
+    ``(grad_x or None, grad_depthwise, grad_pointwise, grad_bias or None)``:
+    grad_x is None unless ``needs_input_grad``, grad_bias None unless
+    ``needs_bias_grad``. The weight gradients are summed in a fixed order
+    for a given thread count.
+
+    >>> import torch
+    >>> x, grad_out = torch.rand(2, 5, 5, 3), torch.rand(2, 5, 5, 4)
+    >>> grads = separable_conv2d_backward(x, torch.rand(3, 3, 3, 2), torch.rand(6, 4),
+    ...                                   grad_out, (1, 1), (1, 1), "same")
+    >>> [tuple(g.shape) for g in grads]
+    [(2, 5, 5, 3), (3, 3, 3, 2), (6, 4), (4,)]
+    >>> torch.allclose(grads[3], grad_out.sum((0, 1, 2)))
+    True
+    """
+    lib = _library(lib)
+    filters = pointwise_kernel.shape[-1]
+    geometry, out_size = _geometry(x, depthwise_kernel, filters, strides, dilation, padding, None)
+    x, depthwise_kernel, pointwise_kernel = (
+        x.contiguous(), depthwise_kernel.contiguous(), pointwise_kernel.contiguous())
+    grad_out = _grad_out(grad_out, (x.shape[0], *out_size, filters))
+    grad_x = torch.empty_like(x) if needs_input_grad else None
+    grad_depthwise = torch.empty_like(depthwise_kernel)
+    grad_pointwise = torch.empty_like(pointwise_kernel)
+    grad_bias = torch.empty(filters, dtype=torch.float32) if needs_bias_grad else None
+    status = _call(lib, "sc_separable_backward", geometry, x, depthwise_kernel, pointwise_kernel,
+                   grad_out, grad_x, grad_depthwise, grad_pointwise, grad_bias)
+    return _checked(status, (grad_x, grad_depthwise, grad_pointwise, grad_bias))
+
+
+def depthwise_conv2d_backward(x, kernel, grad_out, strides, dilation, padding,
+                              needs_input_grad=True, needs_bias_grad=True, lib=None):
+    """The gradients of :func:`depthwise_conv2d` without activation
+    (``out = depthwise(x) + bias``, channel ``c * M + m``) for ``grad_out``
+    (N, oh, ow, C * M), on contiguous float32 CPU tensors. Returns
+    ``(grad_x or None, grad_kernel, grad_bias or None)`` as
+    :func:`separable_conv2d_backward` does.
+
+    >>> import torch
+    >>> x, grad_out = torch.rand(1, 6, 6, 2), torch.rand(1, 3, 3, 6)
+    >>> grad_x, grad_kernel, grad_bias = depthwise_conv2d_backward(
+    ...     x, torch.rand(3, 3, 2, 3), grad_out, (2, 2), (1, 1), "same",
+    ...     needs_bias_grad=False)
+    >>> tuple(grad_x.shape), tuple(grad_kernel.shape), grad_bias
+    ((1, 6, 6, 2), (3, 3, 2, 3), None)
+    """
+    lib = _library(lib)
+    channels = x.shape[-1] * kernel.shape[-1]
+    geometry, out_size = _geometry(x, kernel, channels, strides, dilation, padding, None)
+    x, kernel = x.contiguous(), kernel.contiguous()
+    grad_out = _grad_out(grad_out, (x.shape[0], *out_size, channels))
+    grad_x = torch.empty_like(x) if needs_input_grad else None
+    grad_kernel = torch.empty_like(kernel)
+    grad_bias = torch.empty(channels, dtype=torch.float32) if needs_bias_grad else None
+    status = _call(lib, "sc_depthwise_backward", geometry, x, kernel, grad_out, grad_x,
+                   grad_kernel, grad_bias)
+    return _checked(status, (grad_x, grad_kernel, grad_bias))
