@@ -69,6 +69,10 @@ def kernels_on():
         sepconv.config.set_kernels_enabled(before)
 
 
+# The layers sepconv's C kernels serve (2D, channels_last, float32).
+KERNEL_LAYERS = ("SeparableConv2D", "DepthwiseConv2D")
+
+
 def make_layers(class_name, kwargs):
     """(ours, keras) layers of ``class_name`` from the same keyword arguments."""
     ours = getattr(sepconv.layers, class_name)(**kwargs)
@@ -271,6 +275,14 @@ def check_against_keras(class_name, kwargs, shape, seed=0, context=""):
     for i, (name, og, kg) in enumerate(zip(names, o_grads, k_grads)):
         assert_close(og, kg, GRAD_RTOL, f"{where}: gradient w.r.t. {name}",
                      noise=keras_noise(i + 1))
+    if class_name in KERNEL_LAYERS:  # training through sepconv's C kernels where they apply
+        with kernels_on():
+            c_out, c_grads = forward_and_grads(ours, ours.weights, x_np, r_np)
+        assert_close(c_out, k_out, OUTPUT_RTOL, f"{where}: output (kernels on)",
+                     noise=keras_noise(0))
+        for i, (name, cg, kg) in enumerate(zip(names, c_grads, k_grads)):
+            assert_close(cg, kg, GRAD_RTOL, f"{where}: gradient w.r.t. {name} (kernels on)",
+                         noise=keras_noise(i + 1))
 
     # compute_output_shape: concrete, None batch, None spatial dims.
     assert tuple(ours.compute_output_shape(shape)) == tuple(o_out.shape), where

@@ -183,24 +183,26 @@ def test_kernels_are_off_by_default():
     assert not sepconv.config.kernels_enabled()
 
 
-def test_ops_dispatch_uses_the_kernel_without_gradients_only(monkeypatch, switched_on):
+def test_ops_dispatch_uses_the_kernel_with_and_without_gradients(monkeypatch, switched_on):
+    """Without gradients the kernel is called directly; with them through its
+    operator, whose backward runs the backward kernel."""
     layer, x = layer_pair()
     calls = []
     original = kernels.separable_conv2d
     monkeypatch.setattr(kernels, "separable_conv2d",
                         lambda *a, **k: calls.append(1) or original(*a, **k))
     with_grad = layer(x)
-    assert not calls and with_grad.requires_grad
+    assert calls == [1] and "sepconv_separable_conv2d" in type(with_grad.grad_fn).__name__
     with torch.no_grad():
         inference = layer(x)
-    assert calls == [1]
+    assert calls == [1, 1] and inference.grad_fn is None
     torch.testing.assert_close(inference, with_grad.detach(), rtol=1e-5, atol=1e-5)
     with torch.no_grad():
         layer(x.permute(0, 2, 1, 3))  # not laid out densely: PyTorch's path
-    assert calls == [1]
+    assert calls == [1, 1]
 
 
-def test_depthwise_layer_dispatches_to_its_kernel_without_gradients(monkeypatch, switched_on):
+def test_depthwise_layer_dispatches_to_its_kernel(monkeypatch, switched_on):
     layer = sepconv.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2,
                                            activation="relu")
     x = torch.randn(2, 9, 9, 5)
@@ -209,10 +211,10 @@ def test_depthwise_layer_dispatches_to_its_kernel_without_gradients(monkeypatch,
     monkeypatch.setattr(kernels, "depthwise_conv2d",
                         lambda *a, **k: calls.append(1) or original(*a, **k))
     with_grad = layer(x)
-    assert not calls
+    assert calls == [1] and with_grad.requires_grad
     with torch.no_grad():
         inference = layer(x)
-    assert calls == [1]
+    assert calls == [1, 1]
     torch.testing.assert_close(inference, with_grad.detach(), rtol=1e-5, atol=1e-5)
 
 

@@ -330,18 +330,15 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, stride
 def _kernel_geometry(inputs, tensors, kernel_size, strides, padding, dilation_rate,
                      data_format):
     """(strides, dilation) pairs when sepconv's C kernels apply to this call
-    (a 2D channels_last float32 CPU input laid out densely, no gradient
-    wanted, the kernels switched on and built), else None."""
+    (a 2D channels_last float32 CPU input laid out densely, the kernels
+    switched on and built), else None."""
     from sepconv.ops import kernels
 
     if not kernels.enabled() or inputs.ndim != 4 or data_format != "channels_last":
         return None
     if any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors):
         return None
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return None
-    if torch.compiler.is_compiling() or not inputs.is_contiguous() \
-            or padding not in ("same", "valid") or not kernels.usable():
+    if not inputs.is_contiguous() or padding not in ("same", "valid") or not kernels.usable():
         return None
     strides = _tuple(strides, 2, "strides")
     dilation = _tuple(dilation_rate, 2, "dilation_rate")
@@ -356,6 +353,7 @@ def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, 
     """The C kernel's result where it applies (see :func:`_kernel_geometry`),
     else None."""
     from sepconv.ops import kernels
+    from sepconv.ops.kernels import custom_ops
 
     tensors = (inputs, depthwise_kernel, pointwise_kernel) + (() if bias is None else (bias,))
     if bias is not None and bias.shape != (pointwise_kernel.shape[-1],):
@@ -364,16 +362,17 @@ def _fused_separable(inputs, depthwise_kernel, pointwise_kernel, bias, strides, 
                              dilation_rate, data_format)
     if pairs is None:
         return None
-    return kernels.separable_conv2d(
-        inputs, depthwise_kernel.contiguous(),
-        pointwise_kernel.reshape(pointwise_kernel.shape[-2:]).contiguous(),
-        None if bias is None else bias.contiguous(), *pairs, padding)
+    run = _differentiable(tensors, kernels.separable_conv2d, custom_ops.separable_conv2d)
+    return run(inputs, depthwise_kernel.contiguous(),
+               pointwise_kernel.reshape(pointwise_kernel.shape[-2:]).contiguous(),
+               None if bias is None else bias.contiguous(), *pairs, padding)
 
 
 def _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate, data_format):
     """The C depthwise kernel's result where it applies (see
     :func:`_kernel_geometry`), else None."""
     from sepconv.ops import kernels
+    from sepconv.ops.kernels import custom_ops
 
     tensors = (inputs, kernel) + (() if bias is None else (bias,))
     if bias is not None and bias.shape != (kernel.shape[-2] * kernel.shape[-1],):
@@ -382,5 +381,16 @@ def _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate, data
                              dilation_rate, data_format)
     if pairs is None:
         return None
-    return kernels.depthwise_conv2d(inputs, kernel.contiguous(),
-                                    None if bias is None else bias.contiguous(), *pairs, padding)
+    run = _differentiable(tensors, kernels.depthwise_conv2d, custom_ops.depthwise_conv2d)
+    return run(inputs, kernel.contiguous(), None if bias is None else bias.contiguous(), *pairs,
+               padding)
+
+
+def _differentiable(tensors, plain, operator):
+    """``plain`` (the kernel called directly) when no gradient is wanted and
+    nothing is being compiled, else ``operator`` (its torch.library operator:
+    autograd runs the backward kernel, torch.compile traces it)."""
+    if torch.compiler.is_compiling() or (
+            torch.is_grad_enabled() and any(t.requires_grad for t in tensors)):
+        return operator
+    return plain

@@ -5,12 +5,13 @@ cache) and a DepthwiseConv2D forward (depthwise + bias + activation in one
 pass), and the backward passes of both without activation
 (:func:`separable_conv2d_backward`, :func:`depthwise_conv2d_backward`).
 
-When switched on, ``sepconv.ops`` calls them for float32 channels_last 2D
-inputs on the CPU when no gradient is needed, and runs PyTorch's
-convolutions otherwise. They are off by default for now: they beat
-PyTorch's convolutions on most benchmark shapes but not yet on all (see
-benchmarks/README.md), and the backward kernels are not wired into autograd
-yet.
+When switched on, ``sepconv.ops`` runs them for float32 channels_last 2D
+inputs on the CPU, and PyTorch's convolutions otherwise: directly when no
+gradient is wanted, else through their torch.library operators
+(:mod:`sepconv.ops.kernels.custom_ops`), whose autograd runs the backward
+kernels and which torch.compile traces. They are off by default for now:
+they do not yet beat PyTorch's convolutions on every benchmark shape (see
+benchmarks/README.md).
 Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
 the environment variable ``SEPCONV_KERNELS=1`` (or ``0``), and
 ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best

@@ -1,0 +1,163 @@
+"""The C kernels as PyTorch operators (``torch.library``): autograd runs
+their backward kernels, and a fake implementation (shapes only) lets
+``torch.compile`` trace through them.
+
+``torch.ops.sepconv.separable_conv2d`` and ``torch.ops.sepconv.depthwise_conv2d``
+take contiguous float32 CPU tensors in the layouts of
+:func:`sepconv.ops.kernels.separable_conv2d` and
+:func:`sepconv.ops.kernels.depthwise_conv2d` (no activation: that runs as
+a PyTorch op after them); their backward passes are the operators
+``separable_conv2d_backward`` and ``depthwise_conv2d_backward``.
+
+>>> import torch
+>>> x = torch.rand(1, 5, 5, 3, requires_grad=True)
+>>> depthwise = torch.rand(3, 3, 3, 1, requires_grad=True)
+>>> pointwise = torch.rand(3, 4, requires_grad=True)
+>>> out = separable_conv2d(x, depthwise, pointwise, None, (1, 1), (1, 1), "same")
+>>> out.sum().backward()
+>>> tuple(x.grad.shape), tuple(depthwise.grad.shape), tuple(pointwise.grad.shape)
+((1, 5, 5, 3), (3, 3, 3, 1), (3, 4))
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from sepconv.ops import kernels
+from sepconv.ops.shapes import conv_output_length
+
+
+def _output_size(x, kernel_size, strides, dilation, padding):
+    return [conv_output_length(length, k, s, padding, d)
+            for length, k, s, d in zip(x.shape[1:3], kernel_size, strides, dilation)]
+
+
+def _nothing(like):
+    """What a backward operator returns for a gradient nobody asked for (an
+    operator cannot return None)."""
+    return like.new_empty(0)
+
+
+# ------------------------------------------------------------------ separable
+
+
+@torch.library.custom_op("sepconv::separable_conv2d", mutates_args=())
+def _separable(x: Tensor, depthwise_kernel: Tensor, pointwise_kernel: Tensor,
+               bias: Optional[Tensor], strides: list[int], dilation: list[int],
+               padding: str) -> Tensor:
+    return kernels.separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias,
+                                    tuple(strides), tuple(dilation), padding)
+
+
+@_separable.register_fake
+def _separable_shape(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding):
+    size = _output_size(x, depthwise_kernel.shape[:2], strides, dilation, padding)
+    return x.new_empty((x.shape[0], *size, pointwise_kernel.shape[-1]))
+
+
+@torch.library.custom_op("sepconv::separable_conv2d_backward", mutates_args=())
+def _separable_backward(grad_out: Tensor, x: Tensor, depthwise_kernel: Tensor,
+                        pointwise_kernel: Tensor, strides: list[int],
+                        dilation: list[int], padding: str, input_grad: bool,
+                        bias_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    grad_x, grad_depthwise, grad_pointwise, grad_bias = kernels.separable_conv2d_backward(
+        x, depthwise_kernel, pointwise_kernel, grad_out, tuple(strides), tuple(dilation),
+        padding, needs_input_grad=input_grad, needs_bias_grad=bias_grad)
+    return (_nothing(x) if grad_x is None else grad_x, grad_depthwise, grad_pointwise,
+            _nothing(x) if grad_bias is None else grad_bias)
+
+
+@_separable_backward.register_fake
+def _separable_backward_shapes(grad_out, x, depthwise_kernel, pointwise_kernel, strides,
+                               dilation, padding, input_grad, bias_grad):
+    return (torch.empty_like(x) if input_grad else _nothing(x), torch.empty_like(depthwise_kernel),
+            torch.empty_like(pointwise_kernel),
+            x.new_empty(pointwise_kernel.shape[-1]) if bias_grad else _nothing(x))
+
+
+def _separable_save(ctx, inputs, output):
+    x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding = inputs
+    ctx.save_for_backward(x, depthwise_kernel, pointwise_kernel)
+    ctx.geometry = (list(strides), list(dilation), padding)
+    ctx.has_bias = bias is not None
+
+
+def _separable_grad(ctx, grad_out):
+    x, depthwise_kernel, pointwise_kernel = ctx.saved_tensors
+    wants_x, wants_bias = ctx.needs_input_grad[0], ctx.has_bias and ctx.needs_input_grad[3]
+    grad_x, grad_depthwise, grad_pointwise, grad_bias = _separable_backward(
+        grad_out.contiguous(), x, depthwise_kernel, pointwise_kernel, *ctx.geometry,
+        wants_x, wants_bias)
+    return (grad_x if wants_x else None, grad_depthwise, grad_pointwise,
+            grad_bias if wants_bias else None, None, None, None)
+
+
+_separable.register_autograd(_separable_grad, setup_context=_separable_save)
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding):
+    """The fused SeparableConv2D (no activation) as a differentiable
+    operator; arguments as for :func:`sepconv.ops.kernels.separable_conv2d`."""
+    return _separable(x, depthwise_kernel, pointwise_kernel, bias, list(strides),
+                      list(dilation), padding)
+
+
+# ------------------------------------------------------------------ depthwise
+
+
+@torch.library.custom_op("sepconv::depthwise_conv2d", mutates_args=())
+def _depthwise(x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides: list[int],
+               dilation: list[int], padding: str) -> Tensor:
+    return kernels.depthwise_conv2d(x, kernel, bias, tuple(strides), tuple(dilation), padding)
+
+
+@_depthwise.register_fake
+def _depthwise_shape(x, kernel, bias, strides, dilation, padding):
+    size = _output_size(x, kernel.shape[:2], strides, dilation, padding)
+    return x.new_empty((x.shape[0], *size, kernel.shape[-2] * kernel.shape[-1]))
+
+
+@torch.library.custom_op("sepconv::depthwise_conv2d_backward", mutates_args=())
+def _depthwise_backward(grad_out: Tensor, x: Tensor, kernel: Tensor, strides: list[int],
+                        dilation: list[int], padding: str, input_grad: bool,
+                        bias_grad: bool) -> tuple[Tensor, Tensor, Tensor]:
+    grad_x, grad_kernel, grad_bias = kernels.depthwise_conv2d_backward(
+        x, kernel, grad_out, tuple(strides), tuple(dilation), padding,
+        needs_input_grad=input_grad, needs_bias_grad=bias_grad)
+    return (_nothing(x) if grad_x is None else grad_x, grad_kernel,
+            _nothing(x) if grad_bias is None else grad_bias)
+
+
+@_depthwise_backward.register_fake
+def _depthwise_backward_shapes(grad_out, x, kernel, strides, dilation, padding, input_grad,
+                               bias_grad):
+    return (torch.empty_like(x) if input_grad else _nothing(x), torch.empty_like(kernel),
+            x.new_empty(kernel.shape[-2] * kernel.shape[-1]) if bias_grad else _nothing(x))
+
+
+def _depthwise_save(ctx, inputs, output):
+    x, kernel, bias, strides, dilation, padding = inputs
+    ctx.save_for_backward(x, kernel)
+    ctx.geometry = (list(strides), list(dilation), padding)
+    ctx.has_bias = bias is not None
+
+
+def _depthwise_grad(ctx, grad_out):
+    x, kernel = ctx.saved_tensors
+    wants_x, wants_bias = ctx.needs_input_grad[0], ctx.has_bias and ctx.needs_input_grad[2]
+    grad_x, grad_kernel, grad_bias = _depthwise_backward(
+        grad_out.contiguous(), x, kernel, *ctx.geometry, wants_x, wants_bias)
+    return (grad_x if wants_x else None, grad_kernel, grad_bias if wants_bias else None,
+            None, None, None)
+
+
+_depthwise.register_autograd(_depthwise_grad, setup_context=_depthwise_save)
+
+
+def depthwise_conv2d(x, kernel, bias, strides, dilation, padding):
+    """The DepthwiseConv2D kernel (no activation) as a differentiable
+    operator; arguments as for :func:`sepconv.ops.kernels.depthwise_conv2d`."""
+    return _depthwise(x, kernel, bias, list(strides), list(dilation), padding)
