@@ -323,55 +323,12 @@ def _sparse_crossentropy(target, output, from_logits, axis):
         if class_axis != 1:
             output = output.movedim(class_axis, 1)
         return F.cross_entropy(output, target, reduction="none")
-    return _CrossentropyOfPicked.apply(output, target.unsqueeze(class_axis), class_axis,
-                                       _config.epsilon())
-
-
-def _crossentropy_of_picked(output, index, axis, epsilon):
-    """``-log(clip(output[index] / sum(output), epsilon, 1 - epsilon))``
-    along ``axis``: Keras's crossentropy from probabilities, which
-    normalizes, clips and takes the log of every class; only the true
-    class's value matters, so it is picked first (the same float operations
-    on fewer values)."""
-    picked = torch.gather(output, axis, index)
-    probability = picked / torch.sum(output, dim=axis, keepdim=True)
-    return -torch.log(torch.clip(probability, epsilon, 1.0 - epsilon)).squeeze(axis)
-
-
-class _CrossentropyOfPicked(torch.autograd.Function):
-    """:func:`_crossentropy_of_picked` as one autograd node instead of six,
-    its gradient what autograd gives through gather, sum, divide, clip, log
-    and negate, operation for operation (the same bits). A backward pass
-    that builds a graph (``create_graph=True``, for higher derivatives)
-    differentiates the composite formula instead."""
-
-    @staticmethod
-    def forward(ctx, output, index, axis, epsilon):
-        picked = torch.gather(output, axis, index)
-        total = torch.sum(output, dim=axis, keepdim=True)
-        probability = picked / total
-        clipped = torch.clip(probability, epsilon, 1.0 - epsilon)
-        ctx.save_for_backward(output, index, picked, total, probability, clipped)
-        ctx.axis, ctx.epsilon = axis, epsilon
-        return -torch.log(clipped).squeeze(axis)
-
-    @staticmethod
-    def backward(ctx, grad):
-        output, index, picked, total, probability, clipped = ctx.saved_tensors
-        axis, epsilon = ctx.axis, ctx.epsilon
-        if torch.is_grad_enabled():
-            value = _crossentropy_of_picked(output, index, axis, epsilon)
-            return torch.autograd.grad(value, output, grad, create_graph=True)[0], \
-                None, None, None
-        # negate and log, then clip (the gradient passes where eps <= p <= 1 - eps)
-        grad = -grad.unsqueeze(axis) / clipped
-        inside = (probability >= epsilon) & (probability <= 1.0 - epsilon)
-        grad = torch.where(inside, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
-        # divide: d/d picked = g / total, d/d total = -g * ((picked / total) / total)
-        grad_total = -grad * ((picked / total) / total)
-        grad_output = torch.zeros(output.shape, dtype=grad.dtype, device=grad.device)
-        grad_output.scatter_add_(axis, index, grad / total)
-        return grad_output + grad_total, None, None, None
+    # Only the true class's probability matters: pick it before normalizing,
+    # clipping and taking the log (the same float operations on fewer values).
+    epsilon = _config.epsilon()
+    picked = torch.gather(output, class_axis, target.unsqueeze(class_axis))
+    probability = picked / torch.sum(output, dim=class_axis, keepdim=True)
+    return -torch.log(torch.clip(probability, epsilon, 1.0 - epsilon)).squeeze(class_axis)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
