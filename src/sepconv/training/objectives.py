@@ -20,7 +20,7 @@ a list of lists or a dict; its logs carry ``<output>_loss`` and
 
 from __future__ import annotations
 
-import torch
+import torch  # noqa: F401  (the module doctest uses it)
 
 from sepconv.layers.node import flatten
 
@@ -104,7 +104,7 @@ class Objective:
                            in zip(self.loss_specs, trues, preds)]
         weights = (self._structure(sample_weight) if isinstance(sample_weight, (list, dict))
                    else [sample_weight] * len(preds))
-        total, per_output = 0.0, []
+        total, per_output = None, []
         for loss, weight, true, pred, sw in zip(self.losses, self.loss_weights, trues, preds,
                                                 weights):
             if loss is None:
@@ -112,8 +112,9 @@ class Objective:
                 continue
             value = loss(true, pred.float(), sample_weight=sw)
             per_output.append(value)
-            total = total + weight * value
-        if not isinstance(total, torch.Tensor):
+            weighted = value if weight == 1 else weight * value  # x * 1 is x: no graph node
+            total = weighted if total is None else total + weighted
+        if total is None:
             raise ValueError(
                 "No loss to optimize: compile the model with `loss=...`. Received: loss=None"
             )
