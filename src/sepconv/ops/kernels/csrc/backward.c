@@ -143,9 +143,70 @@ static void add_products(int64_t C, int64_t n, const float *const *xs, const flo
  * pixels from `first` * that pixel's dD row (ld K, order m * C + c). Taps in
  * the padding read zeros and are left out. xs, ds: `count` pointers each of
  * scratch. */
+static void add_depthwise_grad_channels(const sc_geometry *g, const float *image,
+                                        int64_t first, int64_t count, const float *dD,
+                                        float *acc, const float **xs, const float **ds,
+                                        int64_t c0, int64_t width);
+
+#define SC_EACH_TAP(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+#define SC_TAP_ZERO(t) vf s##t = vsplat(0.0f);
+#define SC_TAP_FMA(t) s##t += vload(taps[t] + c) * d;
+#define SC_TAP_STORE(t) vstore(acc + (t) * K + m * C + c, vload(acc + (t) * K + m * C + c) + s##t);
+
+/* add_depthwise_grad for a 3x3 kernel (any strides and dilation) over the
+ * channels [0, full) that fill whole vectors: pixel by pixel, one vector of
+ * channels at a time, the nine taps' sums in registers (each dD vector
+ * loaded once for all nine taps). Taps in the padding read `zeros` (at
+ * least `full` floats of 0). taps: 9 * count pointers of scratch. */
+static void add_depthwise_grad_3x3(const sc_geometry *g, const float *image, int64_t first,
+                                   int64_t count, const float *dD, float *acc, int64_t full,
+                                   const float *zeros, const float **taps_of) {
+    const int64_t C = g->channels, M = g->multiplier, K = C * M;
+    const int64_t H = g->height, W = g->width;
+    int64_t oh = first / g->out_w, ow = first % g->out_w;
+    for (int64_t p = 0; p < count; p++) {
+        for (int64_t a = 0; a < 3; a++)
+            for (int64_t b = 0; b < 3; b++) {
+                int64_t ih = oh * g->stride_h - g->pad_top + a * g->dilation_h;
+                int64_t iw = ow * g->stride_w - g->pad_left + b * g->dilation_w;
+                taps_of[p * 9 + a * 3 + b] = ih >= 0 && ih < H && iw >= 0 && iw < W
+                                                 ? image + (ih * W + iw) * C
+                                                 : zeros;
+            }
+        if (++ow == g->out_w) ow = 0, oh++;
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < full; c += SC_VL) {
+            SC_EACH_TAP(SC_TAP_ZERO)
+            for (int64_t p = 0; p < count; p++) {
+                const float *const *taps = taps_of + p * 9;
+                vf d = vload(dD + p * K + m * C + c);
+                SC_EACH_TAP(SC_TAP_FMA)
+            }
+            SC_EACH_TAP(SC_TAP_STORE)
+        }
+}
+
+#undef SC_TAP_ZERO
+#undef SC_TAP_FMA
+#undef SC_TAP_STORE
+#undef SC_EACH_TAP
+
 static void add_depthwise_grad(const sc_geometry *g, const float *image, int64_t first,
                                int64_t count, const float *dD, float *acc, const float **xs,
-                               const float **ds) {
+                               const float **ds, const float *zeros) {
+    int64_t full = g->kernel_h == 3 && g->kernel_w == 3 ? g->channels / SC_VL * SC_VL : 0;
+    if (full > 0) add_depthwise_grad_3x3(g, image, first, count, dD, acc, full, zeros, xs);
+    if (full < g->channels)
+        add_depthwise_grad_channels(g, image, first, count, dD, acc, xs, ds, full,
+                                    g->channels - full);
+}
+
+/* ... for the channels [c0, c0 + width) only. */
+static void add_depthwise_grad_channels(const sc_geometry *g, const float *image,
+                                        int64_t first, int64_t count, const float *dD,
+                                        float *acc, const float **xs, const float **ds,
+                                        int64_t c0, int64_t width) {
     const int64_t C = g->channels, M = g->multiplier, K = C * M;
     const int64_t H = g->height, W = g->width;
     for (int64_t a = 0; a < g->kernel_h; a++)
@@ -155,18 +216,18 @@ static void add_depthwise_grad(const sc_geometry *g, const float *image, int64_t
                 int64_t ih = oh * g->stride_h - g->pad_top + a * g->dilation_h;
                 int64_t iw = ow * g->stride_w - g->pad_left + b * g->dilation_w;
                 if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
-                    xs[inside] = image + (ih * W + iw) * C;
-                    ds[inside] = dD + p * K;
+                    xs[inside] = image + (ih * W + iw) * C + c0;
+                    ds[inside] = dD + p * K + c0;
                     inside++;
                 }
                 if (++ow == g->out_w) ow = 0, oh++;
             }
             if (!inside) continue;
-            float *acc_t = acc + (a * g->kernel_w + b) * K;
+            float *acc_t = acc + (a * g->kernel_w + b) * K + c0;
             for (int64_t m = 0; m < M; m++) {
                 if (m > 0)
                     for (int64_t q = 0; q < inside; q++) ds[q] += C;
-                add_products(C, inside, xs, ds, acc_t + m * C);
+                add_products(width, inside, xs, ds, acc_t + m * C);
             }
         }
 }
@@ -341,8 +402,9 @@ static int input_grad(input_grad_plan *plan, int threads, const float *dD) {
 /* Per-thread scratch of pass A and per-chunk partial sums. */
 typedef struct {
     float **rows;           /* per thread: tile rows (D, dY, dD as needed) */
-    const float ***lists;   /* per thread: 2 * tile pointers (add_depthwise_grad) */
+    const float ***lists;   /* per thread: 9 * tile pointers (add_depthwise_grad) */
     float **partial;        /* per chunk: partial sums, zeroed */
+    float *zeros;           /* a row of input channels of 0 (taps in the padding) */
     int threads, chunks;
 } workspace;
 
@@ -354,6 +416,8 @@ static void workspace_free(workspace *w) {
     free(w->rows);
     free(w->lists);
     free(w->partial);
+    free(w->zeros);
+    w->zeros = NULL;
     w->rows = NULL;
     w->lists = NULL;
     w->partial = NULL;
@@ -361,17 +425,19 @@ static void workspace_free(workspace *w) {
 
 /* 0, or -1 when out of memory (w is then freed). */
 static int workspace_alloc(workspace *w, int threads, int chunks, int64_t row_floats,
-                           int64_t tile, int64_t partial_floats) {
+                           int64_t tile, int64_t partial_floats, int64_t channels) {
     if (threads > chunks) threads = chunks; /* sc_parallel_for starts no more */
     w->threads = threads;
     w->chunks = chunks;
     w->rows = calloc((size_t)threads, sizeof(float *));
     w->lists = calloc((size_t)threads, sizeof(float **));
     w->partial = calloc((size_t)chunks, sizeof(float *));
-    if (!w->rows || !w->lists || !w->partial) goto fail;
+    w->zeros = aligned(sizeof(float) * (size_t)(channels + SC_VL));
+    if (!w->rows || !w->lists || !w->partial || !w->zeros) goto fail;
+    memset(w->zeros, 0, sizeof(float) * (size_t)(channels + SC_VL));
     for (int t = 0; t < threads; t++) {
         w->rows[t] = aligned(sizeof(float) * (size_t)row_floats);
-        w->lists[t] = malloc(sizeof(float *) * (size_t)(2 * tile));
+        w->lists[t] = malloc(sizeof(float *) * (size_t)(9 * tile));
         if (!w->rows[t] || !w->lists[t]) goto fail;
         memset(w->rows[t], 0, sizeof(float) * (size_t)row_floats);
     }
@@ -514,7 +580,7 @@ static void separable_chunk(void *context, int64_t chunk, int thread) {
         /* 4. db += column sums of dY */
         if (job->want_bias) add_column_sums(dY, t.count, Fp, Fp, db);
         /* 5. dWd += x . dD */
-        add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds);
+        add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds, job->w->zeros);
     }
 }
 
@@ -555,7 +621,7 @@ int sc_separable_backward(const sc_geometry *g, const float *x, const float *dep
     float *dD = grad_x ? aligned(sizeof(float) * (size_t)(g->batch * pixels * K)) : NULL;
     if (!wd_packed || !wpt_packed || (grad_x && !dD)) goto done;
     if (grad_x && input_grad_alloc(&plan, g, threads, wd_packed, grad_x)) goto done;
-    if (workspace_alloc(&w, threads, chunks, rows * (Kp + Fp + K), tile, partial_floats))
+    if (workspace_alloc(&w, threads, chunks, rows * (Kp + Fp + K), tile, partial_floats, C))
         goto done;
     pack_depthwise(g, depthwise_kernel, wd_packed);
     pack_pointwise_transposed(g, pointwise_kernel, wpt_packed);
@@ -623,7 +689,7 @@ static void depthwise_chunk(void *context, int64_t chunk, int thread) {
             dD = reordered;
         }
         if (job->want_bias) add_column_sums(grad_out, t.count, K, K, db);
-        add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds);
+        add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds, job->w->zeros);
     }
 }
 
@@ -654,7 +720,7 @@ int sc_depthwise_backward(const sc_geometry *g, const float *x, const float *ker
     if (!wd_packed || (global && !dD)) goto done;
     if (grad_x && input_grad_alloc(&plan, g, threads, wd_packed, grad_x)) goto done;
     if (workspace_alloc(&w, threads, chunks, M > 1 && !global ? tile * K : 0, tile,
-                        partial_floats))
+                        partial_floats, C))
         goto done;
     pack_depthwise(g, kernel, wd_packed);
     job.dD = dD;
