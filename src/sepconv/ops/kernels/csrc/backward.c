@@ -483,6 +483,15 @@ static void zero_gradients(float *a, int64_t na, float *b, int64_t nb, float *c,
     if (d) memset(d, 0, sizeof(float) * (size_t)nd);
 }
 
+/* The depthwise kernel's gradient in Keras's layout (kh, kw, C, M) from the
+ * summed partials (order t * K + m * C + c). */
+static void unpack_depthwise_grad(const sc_geometry *g, const float *dwd, float *grad) {
+    const int64_t C = g->channels, M = g->multiplier, K = C * M;
+    for (int64_t t = 0; t < g->kernel_h * g->kernel_w; t++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t m = 0; m < M; m++) grad[(t * C + c) * M + m] = dwd[t * K + m * C + c];
+}
+
 /* ---- separable ---------------------------------------------------------- */
 
 /* acc (SC_MR rows of SC_NR, ld SC_NR) += A^T . B over `count` pixels, with
@@ -639,10 +648,7 @@ int sc_separable_backward(const sc_geometry *g, const float *x, const float *dep
             for (int64_t f = 0; f < F; f++)
                 grad_pointwise[(c * M + m) * F + f] =
                     dwp[((f / SC_NR) * Kp + m * C + c) * SC_NR + f % SC_NR];
-    for (int64_t t = 0; t < taps; t++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t m = 0; m < M; m++)
-                grad_depthwise[(t * C + c) * M + m] = dwd[t * K + m * C + c];
+    unpack_depthwise_grad(g, dwd, grad_depthwise);
     if (grad_bias) memcpy(grad_bias, db, sizeof(float) * (size_t)F);
     status = 0;
 done:
@@ -730,10 +736,7 @@ int sc_depthwise_backward(const sc_geometry *g, const float *x, const float *ker
     /* Nothing is written before this point: the rest cannot fail. */
     reduce_partials(&w, partial_floats);
     const float *dwd = w.partial[0], *db = dwd + taps * K;
-    for (int64_t t = 0; t < taps; t++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t m = 0; m < M; m++)
-                grad_kernel[(t * C + c) * M + m] = dwd[t * K + m * C + c];
+    unpack_depthwise_grad(g, dwd, grad_kernel);
     if (grad_bias) memcpy(grad_bias, db, sizeof(float) * (size_t)K);
     status = 0;
 done:
