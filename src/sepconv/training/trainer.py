@@ -167,10 +167,16 @@ class Trainer:
         from sepconv.layers.node import map_structure
 
         device = self._device()
+
+        def moved(value):
+            if isinstance(value, torch.Tensor):
+                return value if value.device == device else value.to(device, non_blocking=True)
+            return value
+
         return tuple(
-            None if structure is None else map_structure(
-                lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t,
-                structure)
+            None if structure is None
+            else moved(structure) if isinstance(structure, torch.Tensor)
+            else map_structure(moved, structure)
             for structure in structures)
 
     def _forward(self, x, training):

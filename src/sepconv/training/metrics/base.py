@@ -29,6 +29,7 @@ from sepconv.training.losses import (
     squeeze_or_expand_to_same_rank,
 )
 from sepconv.utils.naming import to_snake_case, unique_name
+from sepconv.utils.numbers import is_int
 from sepconv.utils.registry import Configurable
 
 
@@ -137,6 +138,12 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
     return values, sample_weight
 
 
+def _is_plain_scalar(values, dtype):
+    """A 0-d tensor of ``dtype`` with no Keras mask attached."""
+    return isinstance(values, torch.Tensor) and values.ndim == 0 and values.dtype == dtype \
+        and get_mask(values) is None
+
+
 class Sum(Metric):
     """The (weighted) sum of all values seen.
 
@@ -172,6 +179,13 @@ class Mean(Metric):
         self.add_variable((), "count")
 
     def update_state(self, values, sample_weight=None):
+        if _is_plain_scalar(values, self._torch_dtype) and is_int(sample_weight):
+            # One value counted `sample_weight` times (a training loop's
+            # batch loss): the general path's float operations, without it.
+            self._follow_device(values)
+            self.total.add_(values.detach() * int(sample_weight))
+            self.count.add_(int(sample_weight))
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, torch.mean,
                                                             self._torch_dtype)
         self._follow_device(values)
