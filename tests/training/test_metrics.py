@@ -191,6 +191,20 @@ def test_mean_and_sum_weighting(weights_shape):
                                    rtol=2e-6)
 
 
+def test_mean_of_scalars_counted_by_batch_size():
+    """What a training loop feeds its loss tracker: one value per batch,
+    weighted by the batch size (an int), mixed with an ordinary update."""
+    ours, theirs = metrics.Mean(), keras.metrics.Mean()
+    for value, size in zip(normal(6), [32, 32, 7, 1, 32, 5]):
+        ours.update_state(torch.tensor(value), sample_weight=size)
+        theirs.update_state(value, sample_weight=size)
+    vector = normal(3)
+    ours.update_state(vector)
+    theirs.update_state(vector)
+    np.testing.assert_allclose(ours.result().numpy(), np.asarray(theirs.result()), rtol=1e-7)
+    assert float(ours.count) == float(np.asarray(theirs.count)) == 109 + 3
+
+
 def test_mean_metric_wrapper_and_mask():
     y_true, y_pred = sparse(B, T), probabilities(B, T, C)
     y_true[0, 0] = -1
