@@ -99,8 +99,15 @@ def isa():
 
 
 def usable() -> bool:
-    """Switched on and built."""
-    return enabled() and library() is not None
+    """Switched on and built (building on first use). Under torch.compile
+    this is read once per trace as a constant, instead of dynamo tracing
+    into the build (file checks, a compiler run)."""
+    return enabled() and _built()
+
+
+@torch._dynamo.assume_constant_result
+def _built() -> bool:
+    return library() is not None
 
 
 class Geometry(ctypes.Structure):
