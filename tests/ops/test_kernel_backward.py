@@ -8,6 +8,8 @@ across threads."""
 
 from __future__ import annotations
 
+import itertools
+
 import zlib
 
 import pytest
@@ -141,9 +143,10 @@ def test_pthread_build_splits_the_same_way(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_unwanted_input_and_bias_gradients(isa):
-    """grad_x and grad_bias not asked for: None, and the other gradients
-    unchanged (the same sums in the same order)."""
+def test_unwanted_gradients(isa):
+    """Every subset of the gradients asked for: the others come back None
+    (and are not computed), the wanted ones bit-identical to those of a full
+    call (the same sums in the same order)."""
     lib = build.load(isa)
     for case in (CASES["multiplier 2, stride 2, asymmetric same"], CASES["3x3 same"]):
         *_, strides, dilation, padding = case
@@ -152,21 +155,25 @@ def test_unwanted_input_and_bias_gradients(isa):
         grad_out = torch.randn(*out.shape, generator=generator)
         full = kernels.separable_conv2d_backward(x, depthwise, pointwise, grad_out, strides,
                                                  dilation, padding, lib=lib)
-        part = kernels.separable_conv2d_backward(x, depthwise, pointwise, grad_out, strides,
-                                                 dilation, padding, needs_input_grad=False,
-                                                 needs_bias_grad=False, lib=lib)
-        assert part[0] is None and part[3] is None
-        assert torch.equal(part[1], full[1]) and torch.equal(part[2], full[2])
+        for wanted in itertools.product([False, True], repeat=4):
+            flags = dict(zip(("needs_input_grad", "needs_depthwise_grad",
+                              "needs_pointwise_grad", "needs_bias_grad"), wanted))
+            part = kernels.separable_conv2d_backward(x, depthwise, pointwise, grad_out, strides,
+                                                     dilation, padding, lib=lib, **flags)
+            for got, expected, want in zip(part, full, wanted):
+                assert (got is None) != want and (got is None or torch.equal(got, expected))
 
         out = depthwise_only_reference(x, depthwise, None, strides, dilation, padding)
         grad_out = torch.randn(*out.shape, generator=generator)
         full = kernels.depthwise_conv2d_backward(x, depthwise, grad_out, strides, dilation,
                                                  padding, lib=lib)
-        part = kernels.depthwise_conv2d_backward(x, depthwise, grad_out, strides, dilation,
-                                                 padding, needs_input_grad=False,
-                                                 needs_bias_grad=False, lib=lib)
-        assert part[0] is None and part[2] is None
-        assert torch.equal(part[1], full[1])
+        for wanted in itertools.product([False, True], repeat=3):
+            flags = dict(zip(("needs_input_grad", "needs_kernel_grad", "needs_bias_grad"),
+                             wanted))
+            part = kernels.depthwise_conv2d_backward(x, depthwise, grad_out, strides, dilation,
+                                                     padding, lib=lib, **flags)
+            for got, expected, want in zip(part, full, wanted):
+                assert (got is None) != want and (got is None or torch.equal(got, expected))
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -204,14 +204,14 @@ def _grad_out(grad_out, expected):
 
 
 def separable_conv2d_backward(x, depthwise_kernel, pointwise_kernel, grad_out, strides, dilation,
-                              padding, needs_input_grad=True, needs_bias_grad=True, lib=None):
+                              padding, needs_input_grad=True, needs_bias_grad=True,
+                              needs_depthwise_grad=True, needs_pointwise_grad=True, lib=None):
     """The gradients of :func:`separable_conv2d` without activation
     (``out = pointwise(depthwise(x)) + bias``) for ``grad_out`` (N, oh, ow, F),
     on contiguous float32 CPU tensors laid out as for the forward. Returns
-    ``(grad_x or None, grad_depthwise, grad_pointwise, grad_bias or None)``:
-    grad_x is None unless ``needs_input_grad``, grad_bias None unless
-    ``needs_bias_grad``. The weight gradients are summed in a fixed order
-    for a given thread count.
+    ``(grad_x, grad_depthwise, grad_pointwise, grad_bias)``, each None (and
+    not computed) when its ``needs_..._grad`` is False. The weight gradients
+    are summed in a fixed order for a given thread count.
 
     >>> import torch
     >>> x, grad_out = torch.rand(2, 5, 5, 3), torch.rand(2, 5, 5, 4)
@@ -229,8 +229,8 @@ def separable_conv2d_backward(x, depthwise_kernel, pointwise_kernel, grad_out, s
         x.contiguous(), depthwise_kernel.contiguous(), pointwise_kernel.contiguous())
     grad_out = _grad_out(grad_out, (x.shape[0], *out_size, filters))
     grad_x = torch.empty_like(x) if needs_input_grad else None
-    grad_depthwise = torch.empty_like(depthwise_kernel)
-    grad_pointwise = torch.empty_like(pointwise_kernel)
+    grad_depthwise = torch.empty_like(depthwise_kernel) if needs_depthwise_grad else None
+    grad_pointwise = torch.empty_like(pointwise_kernel) if needs_pointwise_grad else None
     grad_bias = torch.empty(filters, dtype=torch.float32) if needs_bias_grad else None
     status = _call(lib, "sc_separable_backward", geometry, x, depthwise_kernel, pointwise_kernel,
                    grad_out, grad_x, grad_depthwise, grad_pointwise, grad_bias)
@@ -238,12 +238,13 @@ def separable_conv2d_backward(x, depthwise_kernel, pointwise_kernel, grad_out, s
 
 
 def depthwise_conv2d_backward(x, kernel, grad_out, strides, dilation, padding,
-                              needs_input_grad=True, needs_bias_grad=True, lib=None):
+                              needs_input_grad=True, needs_bias_grad=True,
+                              needs_kernel_grad=True, lib=None):
     """The gradients of :func:`depthwise_conv2d` without activation
     (``out = depthwise(x) + bias``, channel ``c * M + m``) for ``grad_out``
     (N, oh, ow, C * M), on contiguous float32 CPU tensors. Returns
-    ``(grad_x or None, grad_kernel, grad_bias or None)`` as
-    :func:`separable_conv2d_backward` does.
+    ``(grad_x, grad_kernel, grad_bias)``, each None (and not computed) when
+    its ``needs_..._grad`` is False.
 
     >>> import torch
     >>> x, grad_out = torch.rand(1, 6, 6, 2), torch.rand(1, 3, 3, 6)
@@ -259,7 +260,7 @@ def depthwise_conv2d_backward(x, kernel, grad_out, strides, dilation, padding,
     x, kernel = x.contiguous(), kernel.contiguous()
     grad_out = _grad_out(grad_out, (x.shape[0], *out_size, channels))
     grad_x = torch.empty_like(x) if needs_input_grad else None
-    grad_kernel = torch.empty_like(kernel)
+    grad_kernel = torch.empty_like(kernel) if needs_kernel_grad else None
     grad_bias = torch.empty(channels, dtype=torch.float32) if needs_bias_grad else None
     status = _call(lib, "sc_depthwise_backward", geometry, x, kernel, grad_out, grad_x,
                    grad_kernel, grad_bias)

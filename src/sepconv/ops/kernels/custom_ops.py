@@ -61,21 +61,23 @@ def _separable_shape(x, depthwise_kernel, pointwise_kernel, bias, strides, dilat
 @torch.library.custom_op("sepconv::separable_conv2d_backward", mutates_args=())
 def _separable_backward(grad_out: Tensor, x: Tensor, depthwise_kernel: Tensor,
                         pointwise_kernel: Tensor, strides: list[int],
-                        dilation: list[int], padding: str, input_grad: bool,
-                        bias_grad: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    grad_x, grad_depthwise, grad_pointwise, grad_bias = kernels.separable_conv2d_backward(
+                        dilation: list[int], padding: str, wanted: list[bool]
+                        ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``wanted``: whether the gradients of (x, depthwise_kernel,
+    pointwise_kernel, bias) are wanted."""
+    grads = kernels.separable_conv2d_backward(
         x, depthwise_kernel, pointwise_kernel, grad_out, tuple(strides), tuple(dilation),
-        padding, needs_input_grad=input_grad, needs_bias_grad=bias_grad)
-    return (_nothing(x) if grad_x is None else grad_x, grad_depthwise, grad_pointwise,
-            _nothing(x) if grad_bias is None else grad_bias)
+        padding, needs_input_grad=wanted[0], needs_depthwise_grad=wanted[1],
+        needs_pointwise_grad=wanted[2], needs_bias_grad=wanted[3])
+    return tuple(_nothing(x) if grad is None else grad for grad in grads)
 
 
 @_separable_backward.register_fake
 def _separable_backward_shapes(grad_out, x, depthwise_kernel, pointwise_kernel, strides,
-                               dilation, padding, input_grad, bias_grad):
-    return (torch.empty_like(x) if input_grad else _nothing(x), torch.empty_like(depthwise_kernel),
-            torch.empty_like(pointwise_kernel),
-            x.new_empty(pointwise_kernel.shape[-1]) if bias_grad else _nothing(x))
+                               dilation, padding, wanted):
+    shapes = (x, depthwise_kernel, pointwise_kernel, x.new_empty(pointwise_kernel.shape[-1]))
+    return tuple(torch.empty_like(like) if want else _nothing(x)
+                 for like, want in zip(shapes, wanted))
 
 
 def _separable_save(ctx, inputs, output):
@@ -87,12 +89,10 @@ def _separable_save(ctx, inputs, output):
 
 def _separable_grad(ctx, grad_out):
     x, depthwise_kernel, pointwise_kernel = ctx.saved_tensors
-    wants_x, wants_bias = ctx.needs_input_grad[0], ctx.has_bias and ctx.needs_input_grad[3]
-    grad_x, grad_depthwise, grad_pointwise, grad_bias = _separable_backward(
-        grad_out.contiguous(), x, depthwise_kernel, pointwise_kernel, *ctx.geometry,
-        wants_x, wants_bias)
-    return (grad_x if wants_x else None, grad_depthwise, grad_pointwise,
-            grad_bias if wants_bias else None, None, None, None)
+    wanted = list(ctx.needs_input_grad[:3]) + [ctx.has_bias and ctx.needs_input_grad[3]]
+    grads = _separable_backward(grad_out.contiguous(), x, depthwise_kernel, pointwise_kernel,
+                                *ctx.geometry, wanted)
+    return tuple(grad if want else None for grad, want in zip(grads, wanted)) + (None,) * 3
 
 
 _separable.register_autograd(_separable_grad, setup_context=_separable_save)
@@ -122,20 +122,20 @@ def _depthwise_shape(x, kernel, bias, strides, dilation, padding):
 
 @torch.library.custom_op("sepconv::depthwise_conv2d_backward", mutates_args=())
 def _depthwise_backward(grad_out: Tensor, x: Tensor, kernel: Tensor, strides: list[int],
-                        dilation: list[int], padding: str, input_grad: bool,
-                        bias_grad: bool) -> tuple[Tensor, Tensor, Tensor]:
-    grad_x, grad_kernel, grad_bias = kernels.depthwise_conv2d_backward(
+                        dilation: list[int], padding: str, wanted: list[bool]
+                        ) -> tuple[Tensor, Tensor, Tensor]:
+    """``wanted``: whether the gradients of (x, kernel, bias) are wanted."""
+    grads = kernels.depthwise_conv2d_backward(
         x, kernel, grad_out, tuple(strides), tuple(dilation), padding,
-        needs_input_grad=input_grad, needs_bias_grad=bias_grad)
-    return (_nothing(x) if grad_x is None else grad_x, grad_kernel,
-            _nothing(x) if grad_bias is None else grad_bias)
+        needs_input_grad=wanted[0], needs_kernel_grad=wanted[1], needs_bias_grad=wanted[2])
+    return tuple(_nothing(x) if grad is None else grad for grad in grads)
 
 
 @_depthwise_backward.register_fake
-def _depthwise_backward_shapes(grad_out, x, kernel, strides, dilation, padding, input_grad,
-                               bias_grad):
-    return (torch.empty_like(x) if input_grad else _nothing(x), torch.empty_like(kernel),
-            x.new_empty(kernel.shape[-2] * kernel.shape[-1]) if bias_grad else _nothing(x))
+def _depthwise_backward_shapes(grad_out, x, kernel, strides, dilation, padding, wanted):
+    shapes = (x, kernel, x.new_empty(kernel.shape[-2] * kernel.shape[-1]))
+    return tuple(torch.empty_like(like) if want else _nothing(x)
+                 for like, want in zip(shapes, wanted))
 
 
 def _depthwise_save(ctx, inputs, output):
@@ -147,11 +147,9 @@ def _depthwise_save(ctx, inputs, output):
 
 def _depthwise_grad(ctx, grad_out):
     x, kernel = ctx.saved_tensors
-    wants_x, wants_bias = ctx.needs_input_grad[0], ctx.has_bias and ctx.needs_input_grad[2]
-    grad_x, grad_kernel, grad_bias = _depthwise_backward(
-        grad_out.contiguous(), x, kernel, *ctx.geometry, wants_x, wants_bias)
-    return (grad_x if wants_x else None, grad_kernel, grad_bias if wants_bias else None,
-            None, None, None)
+    wanted = list(ctx.needs_input_grad[:2]) + [ctx.has_bias and ctx.needs_input_grad[2]]
+    grads = _depthwise_backward(grad_out.contiguous(), x, kernel, *ctx.geometry, wanted)
+    return tuple(grad if want else None for grad, want in zip(grads, wanted)) + (None,) * 3
 
 
 _depthwise.register_autograd(_depthwise_grad, setup_context=_depthwise_save)

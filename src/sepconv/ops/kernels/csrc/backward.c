@@ -545,7 +545,7 @@ typedef struct {
     int64_t tile, tiles_per_image, tiles;
     int64_t Kp, Fp;            /* K rounded up to SC_MR, F to SC_NR */
     int64_t rows;              /* scratch rows per tile: the tile rounded up to SC_MR */
-    int want_bias;
+    int want_bias, want_depthwise, want_pointwise;
 } separable_job;
 
 static void separable_chunk(void *context, int64_t chunk, int thread) {
@@ -566,15 +566,16 @@ static void separable_chunk(void *context, int64_t chunk, int thread) {
         const sc_tile t = sc_tile_of(g, task, job->tile, job->tiles_per_image);
         const float *image = job->x + t.n * g->height * g->width * C;
         const int64_t offset = t.n * pixels + t.first;
-        /* 1. D, recomputed */
-        depthwise_pixels(g, image, job->wd_packed, t.first, t.count, D, Kp, NONE);
+        /* 1. D, recomputed (only dWp reads it) */
+        if (job->want_pointwise)
+            depthwise_pixels(g, image, job->wd_packed, t.first, t.count, D, Kp, NONE);
         /* dY rows padded to Fp (the padding stays zero) */
         const float *grad_out = job->grad_out + offset * F;
         for (int64_t p = 0; p < t.count; p++)
             memcpy(dY + p * Fp, grad_out + p * F, sizeof(float) * (size_t)F);
-        /* 2. dD = dY . Wp^T */
+        /* 2. dD = dY . Wp^T (for dWd and pass B) */
         float *dD = job->dD ? job->dD + offset * K : dD_scratch;
-        for (int64_t j = 0; j * SC_NR < K; j++) {
+        for (int64_t j = 0; (job->dD || job->want_depthwise) && j * SC_NR < K; j++) {
             int64_t cols = K - j * SC_NR < SC_NR ? K - j * SC_NR : SC_NR;
             for (int64_t i = 0; i < t.count; i += SC_MR) {
                 int64_t block = t.count - i < SC_MR ? t.count - i : SC_MR;
@@ -583,13 +584,14 @@ static void separable_chunk(void *context, int64_t chunk, int thread) {
             }
         }
         /* 3. dWp += D^T . dY */
-        for (int64_t j = 0; j * SC_NR < F; j++)
+        for (int64_t j = 0; job->want_pointwise && j * SC_NR < F; j++)
             for (int64_t k = 0; k < Kp; k += SC_MR)
                 weight_tile(t.count, D + k, Kp, dY + j * SC_NR, Fp, dwp + (j * Kp + k) * SC_NR);
         /* 4. db += column sums of dY */
         if (job->want_bias) add_column_sums(dY, t.count, Fp, Fp, db);
         /* 5. dWd += x . dD */
-        add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds, job->w->zeros);
+        if (job->want_depthwise)
+            add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds, job->w->zeros);
     }
 }
 
@@ -603,6 +605,10 @@ static int64_t separable_tile(const sc_geometry *g) {
                     SC_MR);
 }
 
+/* Layouts as in the forward (x (N, H, W, C), depthwise_kernel (kh, kw, C, M),
+ * pointwise_kernel (C * M, F), grad_out (N, oh, ow, F)); each gradient is
+ * written in its tensor's layout, or not computed when its pointer is NULL.
+ * Returns 0, or -1 when out of memory (nothing written then). */
 int sc_separable_backward(const sc_geometry *g, const float *x, const float *depthwise_kernel,
                           const float *pointwise_kernel, const float *grad_out, float *grad_x,
                           float *grad_depthwise, float *grad_pointwise, float *grad_bias) {
@@ -620,7 +626,8 @@ int sc_separable_backward(const sc_geometry *g, const float *x, const float *dep
     const int64_t Kp = round_up(K, SC_MR), Fp = round_up(F, SC_NR);
     const int64_t rows = round_up(tile, SC_MR); /* micro_tile reads whole blocks */
     separable_job job = {g, x, NULL, NULL, grad_out, NULL, NULL, tile, tiles_per_image, tiles,
-                         Kp, Fp, rows, grad_bias != NULL};
+                         Kp, Fp, rows, grad_bias != NULL, grad_depthwise != NULL,
+                         grad_pointwise != NULL};
     const int64_t partial_floats = Fp * Kp + taps * K + Fp;
     int status = -1;
     workspace w = {0};
@@ -643,12 +650,12 @@ int sc_separable_backward(const sc_geometry *g, const float *x, const float *dep
     /* Nothing is written before this point: the rest cannot fail. */
     reduce_partials(&w, partial_floats);
     const float *dwp = w.partial[0], *dwd = dwp + Fp * Kp, *db = dwd + taps * K;
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = 0; grad_pointwise && c < C; c++)
         for (int64_t m = 0; m < M; m++)
             for (int64_t f = 0; f < F; f++)
                 grad_pointwise[(c * M + m) * F + f] =
                     dwp[((f / SC_NR) * Kp + m * C + c) * SC_NR + f % SC_NR];
-    unpack_depthwise_grad(g, dwd, grad_depthwise);
+    if (grad_depthwise) unpack_depthwise_grad(g, dwd, grad_depthwise);
     if (grad_bias) memcpy(grad_bias, db, sizeof(float) * (size_t)F);
     status = 0;
 done:
@@ -668,7 +675,7 @@ typedef struct {
     float *dD;            /* global reordered (M > 1 with grad_x), or NULL */
     workspace *w;
     int64_t tile, tiles_per_image, tiles;
-    int want_bias;
+    int want_bias, want_kernel;
 } depthwise_job;
 
 static void depthwise_chunk(void *context, int64_t chunk, int thread) {
@@ -686,7 +693,7 @@ static void depthwise_chunk(void *context, int64_t chunk, int thread) {
         const int64_t offset = t.n * pixels + t.first;
         const float *grad_out = job->grad_out + offset * K;
         const float *dD = grad_out; /* order c * M + m is m * C + c when M == 1 */
-        if (M > 1) {
+        if (M > 1 && (job->dD || job->want_kernel)) {
             float *reordered = job->dD ? job->dD + offset * K : job->w->rows[thread];
             for (int64_t p = 0; p < t.count; p++)
                 for (int64_t c = 0; c < C; c++)
@@ -695,10 +702,14 @@ static void depthwise_chunk(void *context, int64_t chunk, int thread) {
             dD = reordered;
         }
         if (job->want_bias) add_column_sums(grad_out, t.count, K, K, db);
-        add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds, job->w->zeros);
+        if (job->want_kernel)
+            add_depthwise_grad(g, image, t.first, t.count, dD, dwd, xs, ds, job->w->zeros);
     }
 }
 
+/* grad_out (N, oh, ow, C * M) in Keras's channel order c * M + m; each
+ * gradient written, or not computed when its pointer is NULL. Returns 0, or
+ * -1 when out of memory (nothing written then). */
 int sc_depthwise_backward(const sc_geometry *g, const float *x, const float *kernel,
                           const float *grad_out, float *grad_x, float *grad_kernel,
                           float *grad_bias) {
@@ -717,7 +728,7 @@ int sc_depthwise_backward(const sc_geometry *g, const float *x, const float *ker
     const int64_t partial_floats = taps * K + K;
     const int global = grad_x && M > 1; /* pass B reads the reordered dD */
     depthwise_job job = {g, x, grad_out, NULL, NULL, tile, tiles_per_image, tiles,
-                         grad_bias != NULL};
+                         grad_bias != NULL, grad_kernel != NULL};
     int status = -1;
     workspace w = {0};
     input_grad_plan plan = {0};
@@ -736,7 +747,7 @@ int sc_depthwise_backward(const sc_geometry *g, const float *x, const float *ker
     /* Nothing is written before this point: the rest cannot fail. */
     reduce_partials(&w, partial_floats);
     const float *dwd = w.partial[0], *db = dwd + taps * K;
-    unpack_depthwise_grad(g, dwd, grad_kernel);
+    if (grad_kernel) unpack_depthwise_grad(g, dwd, grad_kernel);
     if (grad_bias) memcpy(grad_bias, db, sizeof(float) * (size_t)K);
     status = 0;
 done:
