@@ -175,3 +175,27 @@ def test_layers_train_through_the_kernels(jit_compile, monkeypatch, recwarn):
         torch.testing.assert_close(torch.tensor(on), torch.tensor(off), rtol=1e-4, atol=1e-5)
     assert not [w for w in recwarn if "Dynamo" in str(w.message) or "graph break" in
                 str(w.message).lower()], [str(w.message)[:200] for w in recwarn]
+
+
+@pytest.mark.parametrize("class_name, kwargs", [
+    ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "padding": "same"}),
+    ("DepthwiseConv2D", {"kernel_size": 3, "padding": "same", "depth_multiplier": 2,
+                         "strides": 2}),
+])
+def test_second_derivatives_through_the_kernels(class_name, kwargs):
+    """A gradient penalty (the gradient of a norm of an input gradient)
+    differentiates the backward operators: the same as PyTorch's path."""
+    def penalty_grads(kernels):
+        torch.manual_seed(0)
+        layer = getattr(sepconv.layers, class_name)(**kwargs)
+        x = torch.randn(2, 6, 6, 3, requires_grad=True)
+        layer(x)
+        sepconv.config.set_kernels_enabled(kernels)
+        try:
+            grad, = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
+            return torch.autograd.grad(grad.square().sum(), [x] + list(layer.trainable_weights))
+        finally:
+            sepconv.config.set_kernels_enabled(False)
+
+    for got, expected in zip(penalty_grads(True), penalty_grads(False)):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)

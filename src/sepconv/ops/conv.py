@@ -268,6 +268,13 @@ def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid",
     fused = _fused_depthwise(inputs, kernel, bias, strides, padding, dilation_rate, data_format)
     if fused is not None:
         return fused
+    return depthwise_conv_pytorch(inputs, kernel, bias, strides, padding, dilation_rate,
+                                  data_format)
+
+
+def depthwise_conv_pytorch(inputs, kernel, bias, strides, padding, dilation_rate, data_format):
+    """:func:`depthwise_conv` (checked arguments) on PyTorch's convolutions,
+    never the C kernels (whose backward passes differentiate it)."""
     x = _channels_first(inputs, data_format)
     return _restore(_depthwise(x, kernel, bias, strides, padding, dilation_rate, inputs),
                     data_format)
@@ -322,6 +329,14 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, stride
                              padding, dilation_rate, data_format)
     if fused is not None:
         return fused
+    return separable_conv_pytorch(inputs, depthwise_kernel, pointwise_kernel, bias, strides,
+                                  padding, dilation_rate, data_format)
+
+
+def separable_conv_pytorch(inputs, depthwise_kernel, pointwise_kernel, bias, strides, padding,
+                           dilation_rate, data_format):
+    """:func:`separable_conv` (checked arguments) on PyTorch's convolutions,
+    never the C kernels (whose backward passes differentiate it)."""
     x = _channels_first(inputs, data_format)
     y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation_rate, inputs)
     return _restore(_pointwise(y, pointwise_kernel, bias), data_format)

@@ -98,6 +98,28 @@ def _separable_grad(ctx, grad_out):
 _separable.register_autograd(_separable_grad, setup_context=_separable_save)
 
 
+def _separable_reference(x, depthwise_kernel, pointwise_kernel, strides, dilation, padding):
+    from sepconv.ops.conv import separable_conv_pytorch
+
+    return separable_conv_pytorch(x, depthwise_kernel, pointwise_kernel[None, None], None,
+                                  strides, padding, dilation, "channels_last")
+
+
+def _separable_backward_save(ctx, inputs, output):
+    grad_out, x, depthwise_kernel, pointwise_kernel, strides, dilation, padding, wanted = inputs
+    ctx.save_for_backward(grad_out, x, depthwise_kernel, pointwise_kernel)
+    ctx.geometry, ctx.wanted = (list(strides), list(dilation), padding), list(wanted)
+
+
+def _separable_backward_grad(ctx, *cotangents):
+    grads = _second_order(_separable_reference, ctx, cotangents)
+    return grads + (None,) * 4
+
+
+_separable_backward.register_autograd(_separable_backward_grad,
+                                      setup_context=_separable_backward_save)
+
+
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding):
     """The fused SeparableConv2D (no activation) as a differentiable
     operator; arguments as for :func:`sepconv.ops.kernels.separable_conv2d`."""
@@ -153,6 +175,47 @@ def _depthwise_grad(ctx, grad_out):
 
 
 _depthwise.register_autograd(_depthwise_grad, setup_context=_depthwise_save)
+
+
+def _depthwise_reference(x, kernel, strides, dilation, padding):
+    from sepconv.ops.conv import depthwise_conv_pytorch
+
+    return depthwise_conv_pytorch(x, kernel, None, strides, padding, dilation, "channels_last")
+
+
+def _depthwise_backward_save(ctx, inputs, output):
+    grad_out, x, kernel, strides, dilation, padding, wanted = inputs
+    ctx.save_for_backward(grad_out, x, kernel)
+    ctx.geometry, ctx.wanted = (list(strides), list(dilation), padding), list(wanted)
+
+
+def _depthwise_backward_grad(ctx, *cotangents):
+    return _second_order(_depthwise_reference, ctx, cotangents) + (None,) * 4
+
+
+_depthwise_backward.register_autograd(_depthwise_backward_grad,
+                                      setup_context=_depthwise_backward_save)
+
+
+def _second_order(reference, ctx, cotangents):
+    """The gradients of a backward operator's outputs (the first-order
+    gradients of the inputs, then of the bias, which is the sum of grad_out)
+    w.r.t. its tensor inputs (grad_out, x, kernels), given their cotangents:
+    differentiates ``reference`` (the same layer on PyTorch's convolutions)
+    twice. Higher derivatives (create_graph=True twice) are not tracked."""
+    saved = [t.detach().requires_grad_() for t in ctx.saved_tensors]
+    grad_out, primals = saved[0], saved[1:]
+    with torch.enable_grad():
+        out = reference(*primals, *ctx.geometry)
+        first = list(torch.autograd.grad(out, primals, grad_out, create_graph=True))
+        first.append(grad_out.sum(dim=(0, 1, 2)))
+        pairs = [(value, cotangent) for value, cotangent, want
+                 in zip(first, cotangents, ctx.wanted)
+                 if want and cotangent is not None and cotangent.numel()]
+        if not pairs:
+            return tuple(None for _ in saved)
+        values, given = zip(*pairs)
+        return tuple(torch.autograd.grad(values, saved, given, allow_unused=True))
 
 
 def depthwise_conv2d(x, kernel, bias, strides, dilation, padding):
