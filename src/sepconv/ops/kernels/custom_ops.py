@@ -41,6 +41,76 @@ def _nothing(like):
     return like.new_empty(0)
 
 
+def _returned(grads, like):
+    """A backward kernel's gradients (None where not wanted) as an operator
+    returns them."""
+    return tuple(_nothing(like) if grad is None else grad for grad in grads)
+
+
+def _fake_grads(wanted, shapes, like):
+    """A backward operator's fake outputs: a tensor like each of ``shapes``
+    whose gradient is wanted, else nothing."""
+    return tuple(torch.empty_like(shape) if want else _nothing(like)
+                 for shape, want in zip(shapes, wanted))
+
+
+# ------------------------------------------------------------------ autograd
+# Shared by both layers. A forward operator's inputs are its tensors
+# (x, kernels), the bias, then strides, dilation and padding; its backward
+# operator takes grad_out, the same tensors, the geometry and `wanted` (one
+# flag per gradient, the bias last) and returns one gradient per flag.
+
+
+def _save_forward(ctx, inputs, output):
+    *tensors, bias, strides, dilation, padding = inputs
+    ctx.save_for_backward(*tensors)
+    ctx.geometry = (list(strides), list(dilation), padding)
+    ctx.has_bias = bias is not None
+
+
+def _through(backward_operator):
+    """A forward operator's autograd formula: ``backward_operator`` computes
+    the gradients autograd asks for."""
+    def backward(ctx, grad_out):
+        tensors = ctx.saved_tensors
+        n = len(tensors)
+        wanted = list(ctx.needs_input_grad[:n]) + [ctx.has_bias and ctx.needs_input_grad[n]]
+        grads = backward_operator(grad_out.contiguous(), *tensors, *ctx.geometry, wanted)
+        return tuple(grad if want else None for grad, want in zip(grads, wanted)) + (None,) * 3
+    return backward
+
+
+def _save_backward(ctx, inputs, output):
+    *tensors, strides, dilation, padding, wanted = inputs
+    ctx.save_for_backward(*tensors)
+    ctx.geometry, ctx.wanted = (list(strides), list(dilation), padding), list(wanted)
+
+
+def _twice_through(reference):
+    """A backward operator's autograd formula: the gradients of its outputs
+    (the first-order gradients of the tensors, then of the bias, which is
+    the sum of grad_out) w.r.t. its tensor inputs (grad_out, x, kernels),
+    given their cotangents, by differentiating ``reference`` (the same layer
+    on PyTorch's convolutions) twice. Higher derivatives (create_graph=True
+    twice) are not tracked."""
+    def backward(ctx, *cotangents):
+        saved = [t.detach().requires_grad_() for t in ctx.saved_tensors]
+        grad_out, primals = saved[0], saved[1:]
+        with torch.enable_grad():
+            out = reference(*primals, *ctx.geometry)
+            first = list(torch.autograd.grad(out, primals, grad_out, create_graph=True))
+            first.append(grad_out.sum(dim=(0, 1, 2)))
+            pairs = [(value, cotangent) for value, cotangent, want
+                     in zip(first, cotangents, ctx.wanted)
+                     if want and cotangent is not None and cotangent.numel()]
+            grads = (None,) * len(saved)
+            if pairs:
+                values, given = zip(*pairs)
+                grads = tuple(torch.autograd.grad(values, saved, given, allow_unused=True))
+        return grads + (None,) * 4  # strides, dilation, padding, wanted
+    return backward
+
+
 # ------------------------------------------------------------------ separable
 
 
@@ -69,33 +139,14 @@ def _separable_backward(grad_out: Tensor, x: Tensor, depthwise_kernel: Tensor,
         x, depthwise_kernel, pointwise_kernel, grad_out, tuple(strides), tuple(dilation),
         padding, needs_input_grad=wanted[0], needs_depthwise_grad=wanted[1],
         needs_pointwise_grad=wanted[2], needs_bias_grad=wanted[3])
-    return tuple(_nothing(x) if grad is None else grad for grad in grads)
+    return _returned(grads, x)
 
 
 @_separable_backward.register_fake
 def _separable_backward_shapes(grad_out, x, depthwise_kernel, pointwise_kernel, strides,
                                dilation, padding, wanted):
-    shapes = (x, depthwise_kernel, pointwise_kernel, x.new_empty(pointwise_kernel.shape[-1]))
-    return tuple(torch.empty_like(like) if want else _nothing(x)
-                 for like, want in zip(shapes, wanted))
-
-
-def _separable_save(ctx, inputs, output):
-    x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding = inputs
-    ctx.save_for_backward(x, depthwise_kernel, pointwise_kernel)
-    ctx.geometry = (list(strides), list(dilation), padding)
-    ctx.has_bias = bias is not None
-
-
-def _separable_grad(ctx, grad_out):
-    x, depthwise_kernel, pointwise_kernel = ctx.saved_tensors
-    wanted = list(ctx.needs_input_grad[:3]) + [ctx.has_bias and ctx.needs_input_grad[3]]
-    grads = _separable_backward(grad_out.contiguous(), x, depthwise_kernel, pointwise_kernel,
-                                *ctx.geometry, wanted)
-    return tuple(grad if want else None for grad, want in zip(grads, wanted)) + (None,) * 3
-
-
-_separable.register_autograd(_separable_grad, setup_context=_separable_save)
+    bias = x.new_empty(pointwise_kernel.shape[-1])
+    return _fake_grads(wanted, (x, depthwise_kernel, pointwise_kernel, bias), x)
 
 
 def _separable_reference(x, depthwise_kernel, pointwise_kernel, strides, dilation, padding):
@@ -105,19 +156,9 @@ def _separable_reference(x, depthwise_kernel, pointwise_kernel, strides, dilatio
                                   strides, padding, dilation, "channels_last")
 
 
-def _separable_backward_save(ctx, inputs, output):
-    grad_out, x, depthwise_kernel, pointwise_kernel, strides, dilation, padding, wanted = inputs
-    ctx.save_for_backward(grad_out, x, depthwise_kernel, pointwise_kernel)
-    ctx.geometry, ctx.wanted = (list(strides), list(dilation), padding), list(wanted)
-
-
-def _separable_backward_grad(ctx, *cotangents):
-    grads = _second_order(_separable_reference, ctx, cotangents)
-    return grads + (None,) * 4
-
-
-_separable_backward.register_autograd(_separable_backward_grad,
-                                      setup_context=_separable_backward_save)
+_separable.register_autograd(_through(_separable_backward), setup_context=_save_forward)
+_separable_backward.register_autograd(_twice_through(_separable_reference),
+                                      setup_context=_save_backward)
 
 
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilation, padding):
@@ -150,31 +191,13 @@ def _depthwise_backward(grad_out: Tensor, x: Tensor, kernel: Tensor, strides: li
     grads = kernels.depthwise_conv2d_backward(
         x, kernel, grad_out, tuple(strides), tuple(dilation), padding,
         needs_input_grad=wanted[0], needs_kernel_grad=wanted[1], needs_bias_grad=wanted[2])
-    return tuple(_nothing(x) if grad is None else grad for grad in grads)
+    return _returned(grads, x)
 
 
 @_depthwise_backward.register_fake
 def _depthwise_backward_shapes(grad_out, x, kernel, strides, dilation, padding, wanted):
-    shapes = (x, kernel, x.new_empty(kernel.shape[-2] * kernel.shape[-1]))
-    return tuple(torch.empty_like(like) if want else _nothing(x)
-                 for like, want in zip(shapes, wanted))
-
-
-def _depthwise_save(ctx, inputs, output):
-    x, kernel, bias, strides, dilation, padding = inputs
-    ctx.save_for_backward(x, kernel)
-    ctx.geometry = (list(strides), list(dilation), padding)
-    ctx.has_bias = bias is not None
-
-
-def _depthwise_grad(ctx, grad_out):
-    x, kernel = ctx.saved_tensors
-    wanted = list(ctx.needs_input_grad[:2]) + [ctx.has_bias and ctx.needs_input_grad[2]]
-    grads = _depthwise_backward(grad_out.contiguous(), x, kernel, *ctx.geometry, wanted)
-    return tuple(grad if want else None for grad, want in zip(grads, wanted)) + (None,) * 3
-
-
-_depthwise.register_autograd(_depthwise_grad, setup_context=_depthwise_save)
+    bias = x.new_empty(kernel.shape[-2] * kernel.shape[-1])
+    return _fake_grads(wanted, (x, kernel, bias), x)
 
 
 def _depthwise_reference(x, kernel, strides, dilation, padding):
@@ -183,39 +206,9 @@ def _depthwise_reference(x, kernel, strides, dilation, padding):
     return depthwise_conv_pytorch(x, kernel, None, strides, padding, dilation, "channels_last")
 
 
-def _depthwise_backward_save(ctx, inputs, output):
-    grad_out, x, kernel, strides, dilation, padding, wanted = inputs
-    ctx.save_for_backward(grad_out, x, kernel)
-    ctx.geometry, ctx.wanted = (list(strides), list(dilation), padding), list(wanted)
-
-
-def _depthwise_backward_grad(ctx, *cotangents):
-    return _second_order(_depthwise_reference, ctx, cotangents) + (None,) * 4
-
-
-_depthwise_backward.register_autograd(_depthwise_backward_grad,
-                                      setup_context=_depthwise_backward_save)
-
-
-def _second_order(reference, ctx, cotangents):
-    """The gradients of a backward operator's outputs (the first-order
-    gradients of the inputs, then of the bias, which is the sum of grad_out)
-    w.r.t. its tensor inputs (grad_out, x, kernels), given their cotangents:
-    differentiates ``reference`` (the same layer on PyTorch's convolutions)
-    twice. Higher derivatives (create_graph=True twice) are not tracked."""
-    saved = [t.detach().requires_grad_() for t in ctx.saved_tensors]
-    grad_out, primals = saved[0], saved[1:]
-    with torch.enable_grad():
-        out = reference(*primals, *ctx.geometry)
-        first = list(torch.autograd.grad(out, primals, grad_out, create_graph=True))
-        first.append(grad_out.sum(dim=(0, 1, 2)))
-        pairs = [(value, cotangent) for value, cotangent, want
-                 in zip(first, cotangents, ctx.wanted)
-                 if want and cotangent is not None and cotangent.numel()]
-        if not pairs:
-            return tuple(None for _ in saved)
-        values, given = zip(*pairs)
-        return tuple(torch.autograd.grad(values, saved, given, allow_unused=True))
+_depthwise.register_autograd(_through(_depthwise_backward), setup_context=_save_forward)
+_depthwise_backward.register_autograd(_twice_through(_depthwise_reference),
+                                      setup_context=_save_backward)
 
 
 def depthwise_conv2d(x, kernel, bias, strides, dilation, padding):
