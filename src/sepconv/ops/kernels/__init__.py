@@ -159,9 +159,8 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilat
     geometry, out_size = _geometry(x, depthwise_kernel, filters, strides, dilation, padding,
                                    activation)
     out = torch.empty((x.shape[0], *out_size, filters), dtype=torch.float32)
-    status = lib.sc_separable_forward(
-        ctypes.byref(geometry), x.data_ptr(), depthwise_kernel.data_ptr(),
-        pointwise_kernel.data_ptr(), None if bias is None else bias.data_ptr(), out.data_ptr())
+    status = _call(lib.sc_separable_forward, geometry, x, depthwise_kernel, pointwise_kernel,
+                   bias, out)
     return _checked(status, out)
 
 
@@ -175,24 +174,15 @@ def depthwise_conv2d(x, kernel, bias, strides, dilation, padding, activation=Non
     channels = x.shape[-1] * kernel.shape[-1]
     geometry, out_size = _geometry(x, kernel, channels, strides, dilation, padding, activation)
     out = torch.empty((x.shape[0], *out_size, channels), dtype=torch.float32)
-    status = lib.sc_depthwise_forward(
-        ctypes.byref(geometry), x.data_ptr(), kernel.data_ptr(),
-        None if bias is None else bias.data_ptr(), out.data_ptr())
+    status = _call(lib.sc_depthwise_forward, geometry, x, kernel, bias, out)
     return _checked(status, out)
 
 
-def _pointer(tensor):
-    return None if tensor is None else ctypes.c_void_p(tensor.data_ptr())
-
-
-def _call(lib, name, *arguments):
-    """``lib.<name>`` on a geometry and tensors (or None), every argument a
-    pointer (ctypes would pass a bare Python int as a 32-bit int)."""
-    function = getattr(lib, name)
-    if function.argtypes is None:
-        function.argtypes = [ctypes.c_void_p] * len(arguments)
-    geometry, *tensors = arguments
-    return function(ctypes.byref(geometry), *(_pointer(t) for t in tensors))
+def _call(function, geometry, *tensors):
+    """A kernel entry point (its arguments declared as pointers by
+    :func:`build.load`) on ``geometry`` and the tensors' buffers (None: NULL)."""
+    return function(ctypes.byref(geometry),
+                    *(None if t is None else t.data_ptr() for t in tensors))
 
 
 def _grad_out(grad_out, expected):
@@ -232,7 +222,7 @@ def separable_conv2d_backward(x, depthwise_kernel, pointwise_kernel, grad_out, s
     grad_depthwise = torch.empty_like(depthwise_kernel) if needs_depthwise_grad else None
     grad_pointwise = torch.empty_like(pointwise_kernel) if needs_pointwise_grad else None
     grad_bias = torch.empty(filters, dtype=torch.float32) if needs_bias_grad else None
-    status = _call(lib, "sc_separable_backward", geometry, x, depthwise_kernel, pointwise_kernel,
+    status = _call(lib.sc_separable_backward, geometry, x, depthwise_kernel, pointwise_kernel,
                    grad_out, grad_x, grad_depthwise, grad_pointwise, grad_bias)
     return _checked(status, (grad_x, grad_depthwise, grad_pointwise, grad_bias))
 
@@ -262,6 +252,6 @@ def depthwise_conv2d_backward(x, kernel, grad_out, strides, dilation, padding,
     grad_x = torch.empty_like(x) if needs_input_grad else None
     grad_kernel = torch.empty_like(kernel) if needs_kernel_grad else None
     grad_bias = torch.empty(channels, dtype=torch.float32) if needs_bias_grad else None
-    status = _call(lib, "sc_depthwise_backward", geometry, x, kernel, grad_out, grad_x,
+    status = _call(lib.sc_depthwise_backward, geometry, x, kernel, grad_out, grad_x,
                    grad_kernel, grad_bias)
     return _checked(status, (grad_x, grad_kernel, grad_bias))

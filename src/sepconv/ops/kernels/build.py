@@ -132,6 +132,8 @@ def load(isa) -> ctypes.CDLL:
         raise KernelBuildError(f"Loading {path} failed: {error}") from None
     library.sc_isa.restype = ctypes.c_char_p
     library.sc_cpu_supports.argtypes = [ctypes.c_char_p]
-    library.sc_separable_forward.argtypes = [ctypes.c_void_p] * 6
-    library.sc_depthwise_forward.argtypes = [ctypes.c_void_p] * 5
+    # The kernels take a geometry and buffers: every argument a pointer.
+    for name, pointers in (("sc_separable_forward", 6), ("sc_depthwise_forward", 5),
+                           ("sc_separable_backward", 9), ("sc_depthwise_backward", 7)):
+        getattr(library, name).argtypes = [ctypes.c_void_p] * pointers
     return library
