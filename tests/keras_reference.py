@@ -60,13 +60,10 @@ LAYERS = {
 
 @contextlib.contextmanager
 def kernels_on():
-    """sepconv's C kernels switched on (they are off by default for now)."""
-    before = sepconv.config.kernels_enabled()
-    sepconv.config.set_kernels_enabled(True)
-    try:
+    """sepconv's C kernels switched on (the convolutions' are off by default
+    for now), and back as they were after."""
+    with sepconv.ops.kernels.switched(True):
         yield
-    finally:
-        sepconv.config.set_kernels_enabled(before)
 
 
 # The layers sepconv's C kernels serve (2D, channels_last, float32).

@@ -140,14 +140,17 @@ def backend() -> str:
     return "torch"
 
 
-def set_kernels_enabled(enabled: bool) -> None:
-    """Run sepconv's fused C kernels where they apply (True) or always
-    PyTorch's own convolutions (False: the default until the kernels beat
-    PyTorch's; ``SEPCONV_KERNELS=1`` in the environment starts with True).
+def set_kernels_enabled(enabled) -> None:
+    """Run every one of sepconv's C kernels where it applies (True), none
+    of them (False: PyTorch's operations only), or the default (None): the
+    optimizer updates, but PyTorch's convolutions until the convolution
+    kernels beat them on every benchmark shape. ``SEPCONV_KERNELS=1`` (or
+    ``0``) in the environment starts with True (or False).
 
     >>> set_kernels_enabled(True); kernels_enabled()
     True
-    >>> set_kernels_enabled(False)
+    >>> set_kernels_enabled(None); kernels_enabled()
+    False
     """
     from sepconv.ops import kernels
 
@@ -155,7 +158,7 @@ def set_kernels_enabled(enabled: bool) -> None:
 
 
 def kernels_enabled() -> bool:
-    """Whether sepconv's fused C kernels are switched on."""
+    """Whether sepconv's fused convolution kernels are switched on."""
     from sepconv.ops import kernels
 
     return kernels.enabled()

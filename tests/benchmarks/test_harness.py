@@ -30,10 +30,10 @@ N, H, W, C, F = 2, 5, 7, 3, 4
 
 @pytest.fixture
 def restore_settings():
-    threads, enabled = torch.get_num_threads(), kernels.enabled()
-    yield
+    threads = torch.get_num_threads()
+    with kernels.switched(None):  # the default, and afterwards the switch as it was
+        yield
     torch.set_num_threads(threads)
-    sepconv.config.set_kernels_enabled(enabled)
 
 
 # Hand derivation, P = N*H*W = 70 output pixels, 9 taps, 2 FLOPs per

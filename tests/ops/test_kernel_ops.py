@@ -160,13 +160,10 @@ def test_layers_train_through_the_kernels(jit_compile, monkeypatch, recwarn):
         generator = torch.Generator().manual_seed(0)
         x = torch.randn(16, 8, 8, 3, generator=generator).numpy()
         y = (x[..., 0].mean(axis=(1, 2)) > 0).astype("int64")
-        sepconv.config.set_kernels_enabled(kernels_on)
         # loaded again inside the first trace: dynamo must not trace the loading
-        monkeypatch.setitem(kernels._state, "library", None)
-        try:
+        monkeypatch.setitem(kernels._state, "libraries", {})
+        with kernels.switched(kernels_on):
             model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
-        finally:
-            sepconv.config.set_kernels_enabled(False)
         return model.get_weights()
 
     with_kernels = fitted(True)
@@ -190,12 +187,9 @@ def test_second_derivatives_through_the_kernels(class_name, kwargs):
         layer = getattr(sepconv.layers, class_name)(**kwargs)
         x = torch.randn(2, 6, 6, 3, requires_grad=True)
         layer(x)
-        sepconv.config.set_kernels_enabled(kernels)
-        try:
+        with sepconv.ops.kernels.switched(kernels):
             grad, = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
             return torch.autograd.grad(grad.square().sum(), [x] + list(layer.trainable_weights))
-        finally:
-            sepconv.config.set_kernels_enabled(False)
 
     for got, expected in zip(penalty_grads(True), penalty_grads(False)):
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)

@@ -22,8 +22,8 @@ from keras_reference import kernels_on
 
 
 def _available_isas():
-    portable = build.load("portable")
-    return [isa for isa in ("avx512", "avx2", "portable") if portable.sc_cpu_supports(isa.encode())]
+    cpu = build.load("portable", "cpu")
+    return [isa for isa in ("avx512", "avx2", "portable") if cpu.sc_cpu_supports(isa.encode())]
 
 
 ISAS = _available_isas()
@@ -234,12 +234,11 @@ def test_switching_the_kernels_off(switched_on):
     layer, x = layer_pair()
     with torch.no_grad():
         fused = layer(x)
-        sepconv.config.set_kernels_enabled(False)
-        try:
+        with kernels.switched(False):
+            sepconv.config.set_kernels_enabled(False)
             assert not sepconv.config.kernels_enabled()
+            assert not kernels.optimizer_updates_enabled()
             plain = layer(x)
-        finally:
-            sepconv.config.set_kernels_enabled(True)
     torch.testing.assert_close(fused, plain, rtol=1e-5, atol=1e-5)
     with pytest.raises(TypeError, match="Received: enabled=1"):
         sepconv.config.set_kernels_enabled(1)
@@ -291,7 +290,7 @@ def test_build_is_cached_and_atomic(tmp_path, monkeypatch):
     monkeypatch.setenv("SEPCONV_KERNEL_CACHE", str(tmp_path))
     first = build.load("portable")
     files = sorted(os.listdir(tmp_path))
-    assert len(files) == 1 and files[0].startswith("libsepconv_portable_")
+    assert len(files) == 1 and files[0].startswith("libsepconv_convolutions_portable_")
     build.load("portable")
     assert sorted(os.listdir(tmp_path)) == files  # no rebuild, no leftovers
     assert first.sc_isa() == b"portable"

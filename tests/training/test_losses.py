@@ -212,6 +212,27 @@ def test_input_types_and_integer_labels():
             np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=RTOL)
 
 
+@pytest.mark.parametrize("ignore_class", [None, 2])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_integer_label_tensors_equal_float_labels(from_logits, ignore_class):
+    """fit's labels arrive as integer tensors, which skip Keras's cast to
+    float32 and back: values and gradients are bitwise those of float labels
+    (and Keras's), for labels per sample or in one column, with a mask."""
+    y_pred = logits(B, C) if from_logits else probabilities(B, C)
+    loss = losses.SparseCategoricalCrossentropy(from_logits=from_logits,
+                                                ignore_class=ignore_class)
+    expected = value_and_grad(loss, LABELS.astype(np.float32), y_pred, WEIGHTS["vector"])
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits,
+                                                            ignore_class=ignore_class)
+    reference = value_and_grad(keras_loss, LABELS, y_pred, WEIGHTS["vector"])
+    for labels in (torch.tensor(LABELS), torch.tensor(LABELS, dtype=torch.int32),
+                   torch.tensor(LABELS, dtype=torch.uint8), torch.tensor(LABELS[:, None])):
+        got = value_and_grad(loss, labels, y_pred, WEIGHTS["vector"])
+        for a, b, c in zip(got, expected, reference):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_allclose(a, c, rtol=RTOL, atol=1e-7)
+
+
 def test_float64_dtype():
     y_true, y_pred = one_hot(LABELS, C), probabilities(B, C).astype(np.float64)
     for reduction in ("none", "sum", "sum_over_batch_size"):

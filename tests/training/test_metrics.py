@@ -205,6 +205,26 @@ def test_mean_of_scalars_counted_by_batch_size():
     assert float(ours.count) == float(np.asarray(theirs.count)) == 109 + 3
 
 
+def test_sparse_accuracy_of_label_tensors_matches_keras():
+    """What fit feeds the accuracy metric: integer label tensors, one per
+    sample or one column, and float predictions (with ties), mixed with
+    weighted updates; the state variables equal Keras's exactly."""
+    ours, theirs = metrics.SparseCategoricalAccuracy(), keras.metrics.SparseCategoricalAccuracy()
+    tied = np.zeros((B, C), dtype="float32")
+    for labels, scores, weights in [
+            (torch.tensor(sparse(B), dtype=torch.int64), probabilities(B, C), None),
+            (torch.tensor(sparse(B, 1), dtype=torch.int32), probabilities(B, C), None),
+            (torch.tensor(sparse(B), dtype=torch.int64), tied, None),
+            (torch.tensor(sparse(B), dtype=torch.int64), probabilities(B, C), uniform(B)),
+            (torch.tensor(sparse(B), dtype=torch.uint8), probabilities(B, C), None)]:
+        ours.update_state(labels, torch.tensor(scores), sample_weight=weights)
+        theirs.update_state(labels.numpy(), scores, sample_weight=weights)
+    for got, expected in zip(ours.variables, theirs.variables):
+        np.testing.assert_array_equal(got.numpy(), np.asarray(expected))
+    assert float(ours.result()) == float(np.asarray(theirs.result()))
+    assert 0 < float(ours.total) < float(ours.count)
+
+
 def test_mean_metric_wrapper_and_mask():
     y_true, y_pred = sparse(B, T), probabilities(B, T, C)
     y_true[0, 0] = -1

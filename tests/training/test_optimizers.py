@@ -516,3 +516,21 @@ def test_deepcopy_gives_an_independent_optimizer():
     clone = copy.deepcopy(optimizer)
     assert clone.iterations == 1 and clone.get_config() == optimizer.get_config()
     assert clone.param_groups[0]["params"][0] is not weight
+
+
+@pytest.mark.parametrize("beta_1, beta_2", [(0.9, 0.999), (0.5, 0.95)])
+def test_adam_step_size_equals_keras_float32_operations(beta_1, beta_2):
+    """Adam's step size comes from a table of bias corrections made 256
+    steps at a time: bitwise what Keras's operations on float32 0-d tensors
+    give, across table boundaries, far-off steps and a changed beta."""
+    optimizer = ours.Adam(0.01, beta_1=beta_1, beta_2=beta_2)
+    lr = torch.tensor(0.003)
+    for iterations in [*range(600), 5000, 123456, 7]:
+        if iterations == 123456:
+            optimizer.beta_2 = 0.9
+        optimizer._iterations = iterations
+        step = torch.tensor(iterations + 1, dtype=torch.float32)
+        beta_1_power = torch.pow(torch.tensor(optimizer.beta_1), step)
+        beta_2_power = torch.pow(torch.tensor(optimizer.beta_2), step)
+        expected = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        assert optimizer._alpha(lr, torch.float32) == expected.item(), iterations

@@ -801,13 +801,31 @@ class Layer(torch.nn.Module):
         return int(sum(w.numel() for w in self.weights))
 
     # ----------------------------------------------------------------- losses
+    def _layer_tree(self):
+        """This layer and every Layer below it, each once, in the order of
+        ``self.modules()`` (which builds a dotted name for every module it
+        passes; this runs on every call, so it walks ``_modules`` itself)."""
+        seen, found = set(), []
+
+        def visit(module):
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            if isinstance(module, Layer):
+                found.append(module)
+            for child in module._modules.values():
+                if child is not None:
+                    visit(child)
+
+        visit(self)
+        return found
+
     def _clear_call_losses(self):
         if not self._modules:  # a leaf layer: only its own list
             self._call_losses.clear()
             return
-        for module in self.modules():
-            if isinstance(module, Layer):
-                module._call_losses.clear()
+        for layer in self._layer_tree():
+            layer._call_losses.clear()
 
     def _record_activity_losses(self, outputs, original_inputs):
         key = _inputs_key(original_inputs)
@@ -849,11 +867,10 @@ class Layer(torch.nn.Module):
     def _recorded_losses(self):
         """(loss, inputs key) of this layer and its sublayers, callables evaluated."""
         recorded = []
-        for module in self.modules():
-            if isinstance(module, Layer):
-                for loss, key in module._persistent_losses + module._call_losses:
-                    value = loss() if callable(loss) else loss
-                    recorded.append((torch.as_tensor(value), key))
+        for layer in self._layer_tree():
+            for loss, key in layer._persistent_losses + layer._call_losses:
+                value = loss() if callable(loss) else loss
+                recorded.append((torch.as_tensor(value), key))
         return recorded
 
     @property

@@ -92,6 +92,15 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     return x1, x2
 
 
+def _exact_class_indices(y_true, y_pred):
+    """Whether ``y_true`` is an integer tensor on ``y_pred``'s device and
+    every class index of ``y_pred`` is below 2**24 (so a label float32 does
+    not hold exactly is no class index, whatever it is rounded to)."""
+    return isinstance(y_true, torch.Tensor) and not y_true.is_floating_point() \
+        and not y_true.is_complex() and y_true.dtype != torch.bool \
+        and y_true.device == y_pred.device and all(size <= 1 << 24 for size in y_pred.shape)
+
+
 def divide_no_nan(x, y):
     """``x / y`` with 0 where ``y == 0`` (Keras's ``ops.divide_no_nan``)."""
     zero = y == 0
@@ -154,7 +163,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     size = values.numel()
     if size == 0:
         return torch.zeros((), dtype=loss.dtype, device=loss.device)
-    return loss / torch.tensor(float(size), dtype=loss.dtype)
+    return loss / float(size)  # the same division as by a 0-d tensor of the size
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
@@ -402,7 +411,8 @@ class Loss(Configurable):
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = get_mask(y_pred)
         y_pred = as_tensor(y_pred, self._torch_dtype)
-        y_true = as_tensor(y_true, self._torch_dtype, like=y_pred)
+        if not (self._takes_class_indices() and _exact_class_indices(y_true, y_pred)):
+            y_true = as_tensor(y_true, self._torch_dtype, like=y_pred)
         values = self.call(y_true, y_pred)
         out_mask = get_mask(values)
         if in_mask is not None and out_mask is not None:
@@ -411,6 +421,12 @@ class Loss(Configurable):
             mask = out_mask if in_mask is None else in_mask
         return reduce_weighted_values(values, sample_weight=sample_weight, mask=mask,
                                       reduction=self.reduction, dtype=self._torch_dtype)
+
+    def _takes_class_indices(self):
+        """Whether :meth:`call` reads ``y_true`` as integer class indices
+        (Keras first casts them to the loss's float dtype; integers that
+        float32 holds exactly come back unchanged, so that cast is skipped)."""
+        return False
 
     def call(self, y_true, y_pred):
         """The per-sample loss values (subclasses implement it)."""
@@ -457,6 +473,9 @@ class LossFunctionWrapper(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
+
+    def _takes_class_indices(self):
+        return self.fn is sparse_categorical_crossentropy
 
     def call(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)

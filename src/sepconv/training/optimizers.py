@@ -14,8 +14,10 @@ tensor([-0.1000,  0.1000,  0.0000])
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from sepconv.ops.kernels import optimizer_updates
 from sepconv.training.optimizer_arguments import check_beta, check_epsilon, check_rate
 from sepconv.training.optimizer_variables import VariableEntry
 from sepconv.training.optimizers_base import Optimizer
@@ -106,21 +108,64 @@ class Adam(Optimizer):
         # Keras creates AMSGrad's velocity_hat after all moments.
         return [("momentum", "velocity")] + ([("velocity_hat",)] if self.amsgrad else [])
 
+    def _alpha(self, lr, dtype):
+        """Keras's step size ``lr * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)``
+        (``t`` the step, from 1) in ``dtype``: a float for float32, else a 0-d
+        tensor.
+
+        >>> import torch
+        >>> lr, beta_1, beta_2, t = (torch.tensor(v) for v in (0.1, 0.9, 0.999, 1.0))
+        >>> on_tensors = lr * torch.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        >>> Adam(0.1)._alpha(lr, torch.float32) == on_tensors.item()
+        True
+        """
+        if dtype != torch.float32:
+            step = self._local_step(dtype)
+            beta_1_power = torch.pow(torch.tensor(self.beta_1, dtype=dtype), step)
+            beta_2_power = torch.pow(torch.tensor(self.beta_2, dtype=dtype), step)
+            return lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        root, denominator = self._bias_corrections(self.iterations + 1)
+        return float(np.float32(float(lr)) * root / denominator)
+
+    _CORRECTIONS_PER_TABLE = 256
+
+    def _bias_corrections(self, step):
+        """``(sqrt(1 - beta_2 ** step), 1 - beta_1 ** step)`` as float32
+        scalars, equal to what the operations on float32 0-d tensors give.
+        They depend on the step only, so they come from a table made for 256
+        steps at a time: the powers one by one with NumPy's float32 scalars
+        (the C library's ``powf``, as PyTorch's 0-d ``pow``; NumPy's vector
+        power is another algorithm), the square roots in one call of
+        PyTorch's (not always the correctly rounded one, and the same for a
+        vector as for a 0-d tensor)."""
+        table = getattr(self, "_correction_table", None)
+        key = (self.beta_1, self.beta_2)
+        if table is None or table[0] != key or not 0 <= step - table[1] < len(table[2]):
+            one = np.float32(1)
+            steps = [np.float32(t) for t in range(step, step + self._CORRECTIONS_PER_TABLE)]
+            squares = np.array([one - np.float32(self.beta_2) ** t for t in steps])
+            roots = torch.sqrt(torch.from_numpy(squares)).numpy()
+            denominators = [one - np.float32(self.beta_1) ** t for t in steps]
+            table = (key, step, list(zip(roots, denominators)))
+            self._correction_table = table
+        return table[2][step - table[1]]
+
     def _update_group(self, params, grads, states, lr):
-        step = self._local_step(params[0].dtype)
-        beta_1_power = torch.pow(torch.tensor(self.beta_1, dtype=step.dtype), step)
-        beta_2_power = torch.pow(torch.tensor(self.beta_2, dtype=step.dtype), step)
-        alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        # The same float operations as one update per weight, done for all
-        # the group's weights per call (torch's foreach kernels).
+        alpha = self._alpha(lr, params[0].dtype)
         m = [state["momentum"] for state in states]
         v = [state["velocity"] for state in states]
+        v_hat = [state["velocity_hat"] for state in states] if self.amsgrad else None
+        if isinstance(alpha, float) and optimizer_updates.adam_update(
+                params, grads, m, v, v_hat, alpha, self.beta_1, self.beta_2, self.epsilon,
+                checked=self.__dict__.setdefault("_checked_for_kernel", {})):
+            return
+        # The same float operations as one update per weight, done for all
+        # the group's weights per call (torch's foreach kernels).
         torch._foreach_mul_(m, self.beta_1)
         torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
         torch._foreach_mul_(v, self.beta_2)
         torch._foreach_add_(v, torch._foreach_mul(grads, grads), alpha=1 - self.beta_2)
         if self.amsgrad:
-            v_hat = [state["velocity_hat"] for state in states]
             torch._foreach_maximum_(v_hat, v)
             v = v_hat
         denominators = torch._foreach_sqrt(v)

@@ -233,19 +233,24 @@ class Optimizer(OptimizerVariables, torch.optim.Optimizer):
         return state
 
     def _batches(self):
-        """(group, params with a gradient, their names) for every group."""
+        """(group, params with a gradient, their names, their gradients) for
+        every group that has any."""
         batches = []
         for group in self.param_groups:
-            names = group.get("param_names", [None] * len(group["params"]))
-            pairs = [(p, n) for p, n in zip(group["params"], names) if p.grad is not None]
-            for p, _ in pairs:
-                if p.grad.is_sparse:
+            params = group["params"]
+            names = group.get("param_names") or [None] * len(params)
+            grads = [p.grad for p in params]
+            if any(g is None for g in grads):
+                kept = [i for i, g in enumerate(grads) if g is not None]
+                params, names, grads = ([seq[i] for i in kept] for seq in (params, names, grads))
+            for param, grad in zip(params, grads):
+                if grad.is_sparse:
                     raise ValueError(
-                        f"{type(self).__name__} does not support sparse gradients. "
-                        f"Received: a sparse gradient for a parameter of shape {tuple(p.shape)}"
+                        f"{type(self).__name__} does not support sparse gradients. Received: "
+                        f"a sparse gradient for a parameter of shape {tuple(param.shape)}"
                     )
-            if pairs:
-                batches.append((group, [p for p, _ in pairs], [n for _, n in pairs]))
+            if params:
+                batches.append((group, params, names, grads))
         return batches
 
     def step(self, closure=None):
@@ -270,10 +275,10 @@ class Optimizer(OptimizerVariables, torch.optim.Optimizer):
             raise ValueError("No gradients provided for any variable. Received: every "
                              "parameter's .grad is None")
         rate = self._current_rate()
-        grads = [p.grad for _, params, _ in batches for p in params]
+        grads = [g for *_, group_grads in batches for g in group_grads]
         if self.loss_scale_factor is not None:
             grads = [g / self.loss_scale_factor for g in grads]
-        states = [self._state_of(p) for _, params, _ in batches for p in params]
+        states = [self._state_of(p) for _, params, _, _ in batches for p in params]
         steps = self.gradient_accumulation_steps
         if steps and (self._iterations + 1) % steps:
             for g, state in zip(grads, states):
@@ -283,7 +288,7 @@ class Optimizer(OptimizerVariables, torch.optim.Optimizer):
                 grads = [(g + s["gradient_accumulator"]) / steps for g, s in zip(grads, states)]
             grads = clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
             work, start = [], 0
-            for group, params, names in batches:
+            for group, params, names, _ in batches:
                 lr = rate if rate is not None else torch.tensor(group["lr"], dtype=torch.float32)
                 if rate is not None:
                     group["lr"] = float(rate)

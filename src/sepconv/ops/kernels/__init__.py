@@ -2,18 +2,21 @@
 :mod:`sepconv.ops.kernels.build`): a fused SeparableConv2D forward
 (depthwise + pointwise + bias + activation, the depthwise tile kept in
 cache) and a DepthwiseConv2D forward (depthwise + bias + activation in one
-pass), and the backward passes of both without activation
-(:func:`separable_conv2d_backward`, :func:`depthwise_conv2d_backward`).
+pass), the backward passes of both without activation
+(:func:`separable_conv2d_backward`, :func:`depthwise_conv2d_backward`), and
+the optimizers' update steps in one pass over each weight
+(:mod:`sepconv.ops.kernels.optimizer_updates`).
 
 When switched on, ``sepconv.ops`` runs them for float32 channels_last 2D
 inputs on the CPU, and PyTorch's convolutions otherwise: directly when no
 gradient is wanted, else through their torch.library operators
 (:mod:`sepconv.ops.kernels.custom_ops`), whose autograd runs the backward
-kernels and which torch.compile traces. They are off by default for now:
-they do not yet beat PyTorch's convolutions on every benchmark shape (see
-benchmarks/README.md).
+kernels and which torch.compile traces. The convolution kernels are off by
+default for now: they do not yet beat PyTorch's convolutions on every
+benchmark shape (see benchmarks/README.md). The optimizer updates are on.
 Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
-the environment variable ``SEPCONV_KERNELS=1`` (or ``0``), and
+the environment variable ``SEPCONV_KERNELS=1`` (every kernel) or ``0`` (none),
+and
 ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best
 one the CPU runs is the default).
 
@@ -27,6 +30,7 @@ one the CPU runs is the default).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import warnings
@@ -38,22 +42,55 @@ from sepconv.ops.shapes import conv_output_length, padding_pair
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
 
-_state = {"enabled": os.environ.get("SEPCONV_KERNELS", "0").strip().lower()
-          in ("1", "true", "on", "yes"),
-          "library": None, "failed": None}
+_SWITCH_WORDS = {"1": True, "true": True, "on": True, "yes": True,
+                 "0": False, "false": False, "off": False, "no": False}
+# The one switch: True (every kernel), False (none: PyTorch only) or None,
+# the default: the kernels that beat PyTorch wherever they apply. Today that
+# is the optimizer updates; the convolutions wait until they win every
+# benchmark shape.
+_state = {"switch": _SWITCH_WORDS.get(os.environ.get("SEPCONV_KERNELS", "").strip().lower()),
+          "libraries": {}, "failed": {}}
+# What runs when a library cannot be built.
+_FALLBACKS = {"convolutions": "PyTorch's convolutions run instead",
+              "optimizer_updates": "the optimizers run on PyTorch's operations"}
 
 
-def set_enabled(enabled: bool) -> None:
-    """Use the C kernels where they apply (True) or always PyTorch's
-    convolutions (False, the default for now)."""
-    if not isinstance(enabled, bool):
-        raise TypeError(f"`enabled` must be True or False. Received: enabled={enabled!r}")
-    _state["enabled"] = enabled
+def set_enabled(enabled) -> None:
+    """Use every C kernel where it applies (True), none (False: PyTorch
+    only), or the default (None: the optimizer updates but not the
+    convolutions, which do not yet beat PyTorch's on every benchmark shape)."""
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(
+            f"`enabled` must be True, False or None. Received: enabled={enabled!r}")
+    _state["switch"] = enabled
 
 
 def enabled() -> bool:
-    """Whether the kernels are switched on (they may still be unavailable)."""
-    return _state["enabled"]
+    """Whether the convolution kernels are switched on (they may still be
+    unavailable)."""
+    return _state["switch"] is True
+
+
+def optimizer_updates_enabled() -> bool:
+    """Whether the optimizer update kernels are switched on (the default)."""
+    return _state["switch"] is not False
+
+
+@contextlib.contextmanager
+def switched(enabled):
+    """The kernels switched as by :func:`set_enabled` inside the block, and
+    back as they were after it.
+
+    >>> with switched(False):
+    ...     optimizer_updates_enabled()
+    False
+    """
+    before = _state["switch"]
+    set_enabled(enabled)
+    try:
+        yield
+    finally:
+        _state["switch"] = before
 
 
 def requested_isa():
@@ -70,25 +107,26 @@ def requested_isa():
 
 
 def _best_isa():
-    portable = load("portable")
+    cpu = load("portable", "cpu")
     for isa in ("avx512", "avx2"):
-        if portable.sc_cpu_supports(isa.encode()):
+        if cpu.sc_cpu_supports(isa.encode()):
             return isa
     return "portable"
 
 
-def library():
-    """The loaded kernel library (built on first use), or None when it
-    cannot be built here (a warning says why, once)."""
-    if _state["library"] is None and _state["failed"] is None:
+def library(unit="convolutions"):
+    """The loaded library ``unit`` ("convolutions" or "optimizer_updates",
+    built on first use), or None when it cannot be built here (a warning
+    says why, once)."""
+    libraries, failed = _state["libraries"], _state["failed"]
+    if unit not in libraries and unit not in failed:
         try:
-            isa = requested_isa() or _best_isa()
-            _state["library"] = load(isa)
+            libraries[unit] = load(requested_isa() or _best_isa(), unit)
         except KernelBuildError as error:
-            _state["failed"] = str(error)
-            warnings.warn(f"sepconv's C kernels are unavailable, PyTorch's convolutions "
-                          f"run instead: {error}", RuntimeWarning, stacklevel=2)
-    return _state["library"]
+            failed[unit] = str(error)
+            warnings.warn(f"sepconv's C kernels are unavailable, {_FALLBACKS[unit]}: {error}",
+                          RuntimeWarning, stacklevel=2)
+    return libraries.get(unit)
 
 
 def isa():
@@ -99,9 +137,9 @@ def isa():
 
 
 def usable() -> bool:
-    """Switched on and built (building on first use). Under torch.compile
-    this is read once per trace as a constant, instead of dynamo tracing
-    into the build (file checks, a compiler run)."""
+    """The convolution kernels switched on and built (building on first
+    use). Under torch.compile this is read once per trace as a constant,
+    instead of dynamo tracing into the build (file checks, a compiler run)."""
     return enabled() and _built()
 
 
@@ -122,7 +160,8 @@ class Geometry(ctypes.Structure):
 def _library(lib):
     lib = lib or library()
     if lib is None:
-        raise RuntimeError(f"sepconv's C kernels are unavailable: {_state['failed']}")
+        raise RuntimeError(
+            f"sepconv's C kernels are unavailable: {_state['failed'].get('convolutions')}")
     return lib
 
 

@@ -1,6 +1,8 @@
 """Compiling and loading the C kernels: the sources in ``csrc/`` are built
 with the machine's C compiler into a per-user cache on first use, once per
-instruction set (``avx512``, ``avx2``, ``portable``), and loaded with ctypes.
+library (:data:`UNITS`: the convolutions, the optimizer updates, and a
+small one that tells which instruction sets the CPU runs) and instruction
+set (``avx512``, ``avx2``, ``portable``), and loaded with ctypes.
 
 The cache is ``$SEPCONV_KERNEL_CACHE`` or ``~/.cache/sepconv/kernels``; a
 library's file name carries a hash of the sources, flags and compiler, so an
@@ -8,7 +10,7 @@ upgrade or another compiler builds afresh. A build goes to a temporary file
 that is renamed into place, so processes building at the same time never load
 half a library.
 
->>> library = load("portable")
+>>> library = load("portable", "cpu")
 >>> library.sc_isa().decode()
 'portable'
 """
@@ -29,14 +31,34 @@ ISA_FLAGS = {
     "avx2": ("-mavx2", "-mfma"),
     "portable": (),
 }
-BASE_FLAGS = ("-O3", "-std=c11", "-ffp-contract=fast", "-D_POSIX_C_SOURCE=200809L", "-fPIC",
-              "-shared", "-pthread")
+BASE_FLAGS = ("-O3", "-std=c11", "-ffp-contract=fast", "-fno-math-errno",
+              "-D_POSIX_C_SOURCE=200809L", "-fPIC", "-shared", "-pthread")
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
+# Each library and its C files (each also sees every header). Kept apart so
+# that the first optimizer step does not wait for the convolutions to build.
+UNITS = {
+    "convolutions": ("backward.c", "cpu.c", "depthwise.c", "parallel.c", "separable.c"),
+    "optimizer_updates": ("cpu.c", "optimizer_updates.c", "parallel.c"),
+    "cpu": ("cpu.c",),
+}
+# The entry points of each library and how many arguments (all pointers).
+ENTRY_POINTS = {
+    "convolutions": {"sc_separable_forward": 6, "sc_depthwise_forward": 5,
+                     "sc_separable_backward": 9, "sc_depthwise_backward": 7},
+    "optimizer_updates": {"sc_adam_moments": 2, "sc_adam_weights": 2},
+    "cpu": {},
+}
 
 
-def _files(*suffixes):
-    """The csrc files with these suffixes, sorted (what the package ships)."""
-    return sorted(name for name in os.listdir(SOURCE_DIR) if name.endswith(suffixes))
+def _headers():
+    """The csrc headers, sorted (what the package ships)."""
+    return sorted(name for name in os.listdir(SOURCE_DIR) if name.endswith(".h"))
+
+
+def _sources(unit):
+    if unit not in UNITS:
+        raise ValueError(f"`unit` must be one of {sorted(UNITS)}. Received: unit={unit!r}")
+    return UNITS[unit]
 
 
 class KernelBuildError(RuntimeError):
@@ -90,50 +112,50 @@ def _torch_runs_openmp() -> bool:
     return "parallel backend: OpenMP" in torch.__config__.parallel_info()
 
 
-def library_path(isa) -> str:
-    """The cached library for ``isa`` (built or not)."""
+def library_path(isa, unit="convolutions") -> str:
+    """The cached library ``unit`` for ``isa`` (built or not)."""
     cc = compiler()
     digest = hashlib.sha256()
-    for name in _files(".c", ".h"):
+    for name in (*_sources(unit), *_headers()):
         with open(os.path.join(SOURCE_DIR, name), "rb") as handle:
             digest.update(name.encode() + b"\0" + handle.read())
     digest.update(" ".join(_flags(isa)).encode() + _compiler_version(cc).encode())
-    return os.path.join(cache_dir(), f"libsepconv_{isa}_{digest.hexdigest()[:16]}.so")
+    return os.path.join(cache_dir(), f"libsepconv_{unit}_{isa}_{digest.hexdigest()[:16]}.so")
 
 
-def _build(isa, path):
+def _build(isa, unit, path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
     os.close(handle)
-    command = [compiler(), *_flags(isa), *(os.path.join(SOURCE_DIR, s) for s in _files(".c")),
+    command = [compiler(), *_flags(isa), *(os.path.join(SOURCE_DIR, s) for s in _sources(unit)),
                "-o", temporary]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if result.returncode != 0:
             raise KernelBuildError(
-                f"Building the {isa} kernels failed:\n{' '.join(command)}\n"
+                f"Building the {isa} {unit} kernels failed:\n{' '.join(command)}\n"
                 f"{result.stderr[-4000:]}")
         os.replace(temporary, path)
     except (OSError, subprocess.SubprocessError) as error:
-        raise KernelBuildError(f"Building the {isa} kernels failed: {error}") from None
+        raise KernelBuildError(f"Building the {isa} {unit} kernels failed: {error}") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
 
 
-def load(isa) -> ctypes.CDLL:
-    """The kernel library for ``isa``, built first if it is not cached."""
-    path = library_path(isa)
+def load(isa, unit="convolutions") -> ctypes.CDLL:
+    """The library ``unit`` (a key of :data:`UNITS`) for ``isa``, built
+    first if it is not cached."""
+    path = library_path(isa, unit)
     if not os.path.exists(path):
-        _build(isa, path)
+        _build(isa, unit, path)
     try:
         library = ctypes.CDLL(path)
     except OSError as error:
         raise KernelBuildError(f"Loading {path} failed: {error}") from None
     library.sc_isa.restype = ctypes.c_char_p
     library.sc_cpu_supports.argtypes = [ctypes.c_char_p]
-    # The kernels take a geometry and buffers: every argument a pointer.
-    for name, pointers in (("sc_separable_forward", 6), ("sc_depthwise_forward", 5),
-                           ("sc_separable_backward", 9), ("sc_depthwise_backward", 7)):
+    # The kernels take a geometry (or a step's description) and buffers.
+    for name, pointers in ENTRY_POINTS[unit].items():
         getattr(library, name).argtypes = [ctypes.c_void_p] * pointers
     return library

@@ -10,20 +10,6 @@
 #include "pointwise_gemm.h"
 #include "vec.h"
 
-const char *sc_isa(void) { return SC_ISA_NAME; }
-
-/* 1 when this CPU (and its OS) runs the avx512 / avx2 builds (x86-64 only). */
-int sc_cpu_supports(const char *isa) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (!strcmp(isa, "avx512"))
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-    if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    return !strcmp(isa, "portable");
-}
-
 /* How many output pixels one tile holds: its depthwise rows take about
  * 192 KiB (in L2 next to a pointwise panel), a whole number of micro-tiles. */
 static int64_t tile_pixels(const sc_geometry *g) {
