@@ -4,11 +4,14 @@ batch size and per-step loss and accuracy bookkeeping).
 
 Each run is one ``fit(epochs=...)`` call. A callback times every fit epoch
 (from ``on_epoch_begin`` to ``on_epoch_end``: everything fit does per epoch)
-and, right after it, trains a second copy of the network one epoch with the
-hand loop, so each fit epoch has a hand-loop epoch measured next to it under
-the same machine load. The first pair of each run is a warm-up. Prints each
-run's median seconds per epoch and the median over all pairs of the ratio
-loop / fit (>= 1 means fit is not slower).
+and trains one epoch with the hand loop next to it, under the same machine
+load: before the fit epoch on even epochs, after it on odd ones, so that
+neither side always runs right after the other. Both train the same model
+(the hand loop with its own torch.optim.Adam), so both run on the same
+weights in the same memory: separate copies of a network can differ in
+speed by a few percent on their own. The first pair of each run is a
+warm-up. Prints each run's median seconds per epoch and the median over all
+pairs of the ratio loop / fit (>= 1 means fit is not slower).
 
     python benchmarks/bench_fit.py --epochs 9 --runs 3
 """
@@ -53,9 +56,8 @@ def run(epochs, batch_size):
     fit_model = build_network(x.shape[1:], 10)
     fit_model.compile(optimizer=sepconv.optimizers.Adam(0.003),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    loop_model = build_network(x.shape[1:], 10)
-    loop_optimizer = torch.optim.Adam(loop_model.parameters(), lr=0.003, eps=1e-7)
-    timer = PairedEpochTimer(lambda: hand_loop_epoch(loop_model, loop_optimizer, x, y,
+    loop_optimizer = torch.optim.Adam(fit_model.parameters(), lr=0.003, eps=1e-7)
+    timer = PairedEpochTimer(lambda: hand_loop_epoch(fit_model, loop_optimizer, x, y,
                                                      batch_size))
     fit_model.fit(x.numpy(), y.numpy(), batch_size=batch_size, epochs=epochs + 1, verbose=0,
                   callbacks=[timer])
@@ -63,21 +65,28 @@ def run(epochs, batch_size):
 
 
 class PairedEpochTimer(sepconv.callbacks.Callback):
-    """Times every fit epoch, then one epoch of ``hand_loop_epoch()``."""
+    """Times every fit epoch and one epoch of ``hand_loop_epoch()`` next to
+    it: before it on even epochs, after it on odd ones."""
 
     def __init__(self, hand_loop_epoch):
         super().__init__()
         self.hand_loop_epoch = hand_loop_epoch
         self.fit_seconds, self.loop_seconds = [], []
 
+    def _time_hand_loop(self):
+        start = time.perf_counter()
+        self.hand_loop_epoch()
+        self.loop_seconds.append(time.perf_counter() - start)
+
     def on_epoch_begin(self, epoch, logs=None):
+        if epoch % 2 == 0:
+            self._time_hand_loop()
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.fit_seconds.append(time.perf_counter() - self._start)
-        start = time.perf_counter()
-        self.hand_loop_epoch()
-        self.loop_seconds.append(time.perf_counter() - start)
+        if epoch % 2 == 1:
+            self._time_hand_loop()
 
 
 def main():

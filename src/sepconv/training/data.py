@@ -152,7 +152,8 @@ class ArraySource:
                 take = slice(start, start + self.batch_size)
             else:
                 take = indices[start:start + self.batch_size]
-            yield tuple(None if part is None else map_structure(lambda a: a[take], part)
+            yield tuple(None if part is None else part[take] if isinstance(part, torch.Tensor)
+                        else map_structure(lambda a: a[take], part)
                         for part in (self.x, self.y, self.sample_weight))
 
 

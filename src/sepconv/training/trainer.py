@@ -313,6 +313,8 @@ class Trainer:
         elif self._training_ready:
             self._find_special_weights()  # `trainable` may have changed since
         callbacks.on_train_begin()
+        # A batch hook no callback overrides does nothing: it is not called.
+        batch_begins = callbacks.reads_batch_logs("on_train_batch_begin")
         batch_logs = callbacks.reads_batch_logs("on_train_batch_end")
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
@@ -320,10 +322,12 @@ class Trainer:
             callbacks.on_epoch_begin(epoch)
             ran = 0
             for step, (bx, by, bsw) in enumerate(_take(train, steps_per_epoch)):
-                callbacks.on_train_batch_begin(step)
+                if batch_begins:
+                    callbacks.on_train_batch_begin(step)
                 self._train_step(bx, by, bsw)
                 ran += 1
-                callbacks.on_train_batch_end(step, self._logs() if batch_logs else None)
+                if batch_logs:
+                    callbacks.on_train_batch_end(step, self._logs())
                 if self.stop_training:
                     break
             if ran == 0:
