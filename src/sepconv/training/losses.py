@@ -94,8 +94,8 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 
 def _exact_class_indices(y_true, y_pred):
     """Whether ``y_true`` is an integer tensor on ``y_pred``'s device and
-    every class index of ``y_pred`` is below 2**24 (so a label float32 does
-    not hold exactly is no class index, whatever it is rounded to)."""
+    ``y_pred`` has at most 2**24 classes: then a label too large for float32
+    to hold exactly is no class index, before or after rounding."""
     return isinstance(y_true, torch.Tensor) and not y_true.is_floating_point() \
         and not y_true.is_complex() and y_true.dtype != torch.bool \
         and y_true.device == y_pred.device and all(size <= 1 << 24 for size in y_pred.shape)
