@@ -158,3 +158,14 @@ def test_every_source_file_is_built():
     for unit, entry_points in build.ENTRY_POINTS.items():
         lib = build.load("portable", unit)
         assert all(hasattr(lib, name) for name in entry_points)
+
+
+def test_without_a_compiler_the_pytorch_path_runs(monkeypatch):
+    """A library that cannot be built (no compiler): the step still runs,
+    on PyTorch's operations, with the same result."""
+    monkeypatch.setitem(kernels._state, "libraries", {})
+    monkeypatch.setitem(kernels._state, "failed", {"optimizer_updates": "no compiler"})
+    weight, grad = torch.ones(3), torch.ones(3)
+    assert not optimizer_updates.adam_update([weight], [grad], [torch.zeros(3)],
+                                             [torch.zeros(3)], None, 0.1, 0.9, 0.999, 1e-7)
+    assert_identical(trained(None), trained(False))
