@@ -109,7 +109,7 @@ def main():
         print(f"| {run_index + 1} | {fit_median:.3f} | {loop_median:.3f} | "
               f"{loop_median / fit_median:.2f} |")
     print(f"median loop / fit ratio over {len(ratios)} epoch pairs: "
-          f"{statistics.median(ratios):.2f}")
+          f"{statistics.median(ratios):.3f}")
 
 if __name__ == "__main__":
     main()
