@@ -868,9 +868,10 @@ class Layer(torch.nn.Module):
         """(loss, inputs key) of this layer and its sublayers, callables evaluated."""
         recorded = []
         for layer in self._layer_tree():
-            for loss, key in layer._persistent_losses + layer._call_losses:
-                value = loss() if callable(loss) else loss
-                recorded.append((torch.as_tensor(value), key))
+            if layer._persistent_losses or layer._call_losses:
+                for loss, key in layer._persistent_losses + layer._call_losses:
+                    value = loss() if callable(loss) else loss
+                    recorded.append((torch.as_tensor(value), key))
         return recorded
 
     @property

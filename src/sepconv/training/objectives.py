@@ -20,7 +20,7 @@ a list of lists or a dict; its logs carry ``<output>_loss`` and
 
 from __future__ import annotations
 
-import torch  # noqa: F401  (the module doctest uses it)
+import torch
 
 from sepconv.layers.node import flatten
 
@@ -45,6 +45,14 @@ def _per_output(value, output_names, argument):
             )
         return list(value)
     return [value] * count
+
+
+def _detached_float(pred):
+    """``pred.detach().float()``, without the calls that would change nothing
+    (a training loop's predictions come here every step)."""
+    if pred.requires_grad:
+        pred = pred.detach()
+    return pred if pred.dtype == torch.float32 else pred.float()
 
 
 class Objective:
@@ -151,7 +159,7 @@ class Objective:
         if not self._metrics:
             return
         trues = self._structure(y_true)
-        preds = [pred.detach().float() for pred in self._structure(y_pred)]
+        preds = [_detached_float(pred) for pred in self._structure(y_pred)]
         weights = (self._structure(sample_weight) if isinstance(sample_weight, (list, dict))
                    else [sample_weight] * len(preds))
         for index, metric, weighted, _ in self._metrics:

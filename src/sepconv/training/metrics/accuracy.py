@@ -193,7 +193,9 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
             # the general path's 0/1 float32 values add up to (exactly: the
             # class indices and the counts are integers float32 holds), in
             # four operations instead of nine.
-            hits = torch.eq(torch.argmax(y_pred.detach(), dim=-1), y_true.reshape(-1)).sum()
+            # (argmax has no gradient, so y_pred needs no detaching)
+            labels = y_true if y_true.ndim == 1 else y_true.reshape(-1)
+            hits = torch.eq(torch.argmax(y_pred, dim=-1), labels).sum()
             self._follow_device(hits)
             self.total.add_(hits)
             self.count.add_(y_pred.shape[0])

@@ -183,7 +183,8 @@ class Mean(Metric):
             # One value counted `sample_weight` times (a training loop's
             # batch loss): the general path's float operations, without it.
             self._follow_device(values)
-            self.total.add_(values.detach() * int(sample_weight))
+            self.total.add_((values.detach() if values.requires_grad else values)
+                            * int(sample_weight))
             self.count.add_(int(sample_weight))
             return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, torch.mean,
