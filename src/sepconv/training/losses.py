@@ -157,7 +157,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         return loss
     # Keras divides in floatx whatever the loss's dtype (its divide_no_nan
     # promotes with a Python float to floatx), so a mean comes back in floatx.
-    loss = loss.to(dtype_policies.to_torch_dtype(_config.floatx()))
+    floatx = dtype_policies.to_torch_dtype(_config.floatx())
+    loss = loss if loss.dtype == floatx else loss.to(floatx)
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         return divide_no_nan(loss, sample_weight.sum().to(loss.dtype))
     size = values.numel()
@@ -311,7 +312,7 @@ def _check_ignore_class(ignore_class):
 def _sparse_crossentropy(target, output, from_logits, axis):
     """Keras's ``ops.sparse_categorical_crossentropy``: integer ``target``
     of ``output``'s shape without the class axis."""
-    target = target.long()
+    target = target if target.dtype == torch.int64 else target.long()
     if target.ndim == output.ndim and target.shape[axis] == 1:
         target = target.squeeze(axis)
     if output.ndim < 1:

@@ -47,12 +47,15 @@ def _per_output(value, output_names, argument):
     return [value] * count
 
 
-def _detached_float(pred):
-    """``pred.detach().float()``, without the calls that would change nothing
-    (a training loop's predictions come here every step)."""
-    if pred.requires_grad:
-        pred = pred.detach()
+def _as_float32(pred):
+    """``pred.float()``, without the call when it would change nothing (a
+    training loop's predictions come here every step)."""
     return pred if pred.dtype == torch.float32 else pred.float()
+
+
+def _detached_float(pred):
+    """``pred.detach().float()``, likewise."""
+    return _as_float32(pred.detach() if pred.requires_grad else pred)
 
 
 class Objective:
@@ -118,7 +121,7 @@ class Objective:
             if loss is None:
                 per_output.append(None)
                 continue
-            value = loss(true, pred.float(), sample_weight=sw)
+            value = loss(true, _as_float32(pred), sample_weight=sw)
             per_output.append(value)
             weighted = value if weight == 1 else weight * value  # x * 1 is x: no graph node
             total = weighted if total is None else total + weighted

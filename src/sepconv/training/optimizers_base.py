@@ -289,7 +289,7 @@ class Optimizer(OptimizerVariables, torch.optim.Optimizer):
             grads = clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
             work, start = [], 0
             for group, params, names, _ in batches:
-                lr = rate if rate is not None else torch.tensor(group["lr"], dtype=torch.float32)
+                lr = rate if rate is not None else self._rate_tensor(group["lr"])
                 if rate is not None:
                     group["lr"] = float(rate)
                 end = start + len(params)
@@ -311,6 +311,14 @@ class Optimizer(OptimizerVariables, torch.optim.Optimizer):
         for param, name in zip(params, names):
             if self._use_weight_decay(param, name):
                 param.mul_(factor)
+
+    def _rate_tensor(self, rate):
+        """A group's float learning rate as a float32 0-d tensor, made again
+        only when the rate changes (the updates never modify it)."""
+        made = self.__dict__.get("_made_rate")
+        if made is None or made[0] != rate:
+            made = self._made_rate = (rate, torch.tensor(rate, dtype=torch.float32))
+        return made[1]
 
     def _update(self, work):
         """Update every group: ``work`` is a list of (params, grads, states,
