@@ -92,7 +92,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     return x1, x2
 
 
-def _exact_class_indices(y_true, y_pred):
+def exact_class_indices(y_true, y_pred):
     """Whether ``y_true`` is an integer tensor on ``y_pred``'s device and
     ``y_pred`` has at most 2**24 classes: then a label too large for float32
     to hold exactly is no class index, before or after rounding."""
@@ -412,7 +412,7 @@ class Loss(Configurable):
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = get_mask(y_pred)
         y_pred = as_tensor(y_pred, self._torch_dtype)
-        if not (self._takes_class_indices() and _exact_class_indices(y_true, y_pred)):
+        if not (self._takes_class_indices() and exact_class_indices(y_true, y_pred)):
             y_true = as_tensor(y_true, self._torch_dtype, like=y_pred)
         values = self.call(y_true, y_pred)
         out_mask = get_mask(values)

@@ -16,9 +16,8 @@ default for now: they do not yet beat PyTorch's convolutions on every
 benchmark shape (see benchmarks/README.md). The optimizer updates are on.
 Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
 the environment variable ``SEPCONV_KERNELS=1`` (every kernel) or ``0`` (none),
-and
-``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the best
-one the CPU runs is the default).
+and ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the
+best one the CPU runs is the default).
 
 >>> import torch
 >>> x = torch.rand(1, 5, 5, 3)

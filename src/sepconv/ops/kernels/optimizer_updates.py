@@ -79,10 +79,10 @@ def adam_update(params, grads, momentums, velocities, velocity_hats, alpha, beta
     with ``alpha`` the step's learning rate times its bias corrections;
     ``lib`` a library from ``build.load(isa, "optimizer_updates")`` (default:
     the active one); ``checked`` a dict kept between calls for the same
-    tensors (their checks are then done once). Returns True, or False with nothing changed when the kernels are off or
-    unavailable, under torch.compile, or when a tensor is not a contiguous
-    float32 CPU tensor of its weight's size: the caller then runs PyTorch's
-    operations."""
+    tensors (their checks are then done once). Returns True, or False with
+    nothing changed when the kernels are off or unavailable, under
+    torch.compile, or when a tensor is not a contiguous float32 CPU tensor
+    of its weight's size: the caller then runs PyTorch's operations."""
     if not optimizer_updates_enabled() or torch.compiler.is_compiling():
         return False
     columns = [params, momentums, velocities] + (

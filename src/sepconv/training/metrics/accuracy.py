@@ -13,7 +13,12 @@ import torch
 
 from sepconv import config as _config
 from sepconv import dtype_policies
-from sepconv.training.losses import as_tensor, get_mask, squeeze_or_expand_to_same_rank
+from sepconv.training.losses import (
+    as_tensor,
+    exact_class_indices,
+    get_mask,
+    squeeze_or_expand_to_same_rank,
+)
 from sepconv.training.metrics.base import MeanMetricWrapper
 from sepconv.utils.numbers import check_number
 from sepconv.utils.validation import check_bool, check_positive_int
@@ -205,13 +210,12 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
 def _class_scores_and_labels(y_true, y_pred):
     """Whether ``y_pred`` is an unmasked (samples, classes) float tensor and
-    ``y_true`` an integer tensor of one label per sample on its device, with
-    fewer than 2**24 classes."""
-    return isinstance(y_pred, torch.Tensor) and isinstance(y_true, torch.Tensor) \
-        and y_pred.ndim == 2 and y_pred.is_floating_point() and 0 < y_pred.shape[1] <= 1 << 24 \
-        and get_mask(y_pred) is None and y_true.shape in ((y_pred.shape[0],), (y_pred.shape[0], 1)) \
-        and not y_true.is_floating_point() and not y_true.is_complex() \
-        and y_true.dtype != torch.bool and y_true.device == y_pred.device
+    ``y_true`` one integer label per sample that float32 holds exactly (see
+    :func:`~sepconv.training.losses.exact_class_indices`)."""
+    return isinstance(y_pred, torch.Tensor) and y_pred.ndim == 2 \
+        and y_pred.is_floating_point() and y_pred.shape[1] > 0 and get_mask(y_pred) is None \
+        and exact_class_indices(y_true, y_pred) \
+        and y_true.shape in ((y_pred.shape[0],), (y_pred.shape[0], 1))
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):

@@ -74,6 +74,8 @@ static void weights_range(const sc_adam_step *s, int64_t w, int64_t begin, int64
 /* Work for the threads: pieces of CHUNK floats, a weight's last one shorter. */
 #define CHUNK ((int64_t)1 << 15)
 
+static inline int64_t pieces_of(int64_t size) { return (size + CHUNK - 1) / CHUNK; }
+
 typedef struct {
     const sc_adam_step *step;
     adam_pass pass;
@@ -85,7 +87,7 @@ static void adam_task(void *context, int64_t chunk, int thread) {
     const adam_job *job = (const adam_job *)context;
     const sc_adam_step *s = job->step;
     int64_t w = 0, offset = 0;
-    for (int64_t pieces; chunk >= (pieces = (s->sizes[w] + CHUNK - 1) / CHUNK); w++) {
+    for (int64_t pieces; chunk >= (pieces = pieces_of(s->sizes[w])); w++) {
         chunk -= pieces; /* not in weight w: on to the next */
         offset += s->sizes[w];
     }
@@ -102,7 +104,7 @@ static void run_serially(const sc_adam_step *s, adam_pass pass, float *roots) {
  * enough work (serially when threads cannot be had). */
 static void run_pass(const sc_adam_step *s, adam_pass pass, float *roots) {
     int64_t chunks = 0;
-    for (int64_t w = 0; w < s->count; w++) chunks += (s->sizes[w] + CHUNK - 1) / CHUNK;
+    for (int64_t w = 0; w < s->count; w++) chunks += pieces_of(s->sizes[w]);
     adam_job job = {s, pass, roots};
     if (s->threads <= 1 || chunks <= 2 ||
         sc_parallel_for((int)s->threads, chunks, adam_task, &job) != 0)
