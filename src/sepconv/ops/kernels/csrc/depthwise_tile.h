@@ -152,6 +152,118 @@ static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const in
     }
 }
 
+/* One output row segment of a 3x3 kernel with horizontal stride and
+ * dilation 1: `count` pixels, pixel j reading input columns j - 1, j, j + 1
+ * counted from rows[kh] (its middle column), for the kernel rows kh whose
+ * bit is set in ROWS (the others are outside the image). `lead`: the first
+ * pixel's left column is outside the image (reads zeros); `trail`: the last
+ * pixel's right column is. Channel vector by channel vector, the vector's
+ * nine weights in registers across the whole segment; adjacent pixels share
+ * input columns, so a pair of pixels loads four columns instead of six.
+ * `ahead` (or NULL): the input row the next output row reads first, at the
+ * same column; it is prefetched as the segment goes, so that it is in cache
+ * when its turn comes (the hardware prefetchers do not follow these strided
+ * sweeps through memory well). ROWS is a constant at every call, so each
+ * mask gets its own code. */
+static inline __attribute__((always_inline)) void row_3x3_unit_stride(
+    int64_t C, const float *const *rows, const float *ahead, const float *kernel, int64_t count,
+    int lead, int trail, float *out, int64_t ld, sc_epilogue e, const int ROWS) {
+    const int64_t inside_end = count - trail; /* pixels [lead, inside_end) see all columns */
+    for (int64_t c = 0; c < C; c += SC_VL) {
+        if (c + SC_VL > C) c = C - SC_VL; /* as in depthwise_pixel */
+        vf w[3][3];
+        for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++)
+                w[kh][kw] = ROWS >> kh & 1 ? vload(kernel + (kh * 3 + kw) * C + c) : vsplat(0.0f);
+        int64_t j = 0;
+        if (lead) {
+            vf a = vsplat(0.0f);
+            for (int kh = 0; kh < 3; kh++)
+                if (ROWS >> kh & 1) {
+                    const float *r = rows[kh] + c;
+                    a += vload(r) * w[kh][1] + vload(r + C) * w[kh][2];
+                }
+            put(out, c, a, e);
+            j = 1;
+        }
+        for (; j + 2 <= inside_end; j += 2) {
+            if (ahead) {
+                __builtin_prefetch(ahead + j * C + c, 0, 3);
+                __builtin_prefetch(ahead + (j + 1) * C + c, 0, 3);
+            }
+            vf a = vsplat(0.0f), b = a;
+            for (int kh = 0; kh < 3; kh++)
+                if (ROWS >> kh & 1) {
+                    const float *r = rows[kh] + j * C + c;
+                    const vf x0 = vload(r - C), x1 = vload(r), x2 = vload(r + C),
+                             x3 = vload(r + 2 * C);
+                    a += x0 * w[kh][0] + x1 * w[kh][1] + x2 * w[kh][2];
+                    b += x1 * w[kh][0] + x2 * w[kh][1] + x3 * w[kh][2];
+                }
+            put(out + j * ld, c, a, e);
+            put(out + (j + 1) * ld, c, b, e);
+        }
+        if (j < inside_end) {
+            vf a = vsplat(0.0f);
+            for (int kh = 0; kh < 3; kh++)
+                if (ROWS >> kh & 1) {
+                    const float *r = rows[kh] + j * C + c;
+                    a += vload(r - C) * w[kh][0] + vload(r) * w[kh][1] + vload(r + C) * w[kh][2];
+                }
+            put(out + j * ld, c, a, e);
+            j++;
+        }
+        if (j < count) { /* trail */
+            vf a = vsplat(0.0f);
+            for (int kh = 0; kh < 3; kh++)
+                if (ROWS >> kh & 1) {
+                    const float *r = rows[kh] + j * C + c;
+                    a += vload(r - C) * w[kh][0] + vload(r) * w[kh][1];
+                }
+            put(out + j * ld, c, a, e);
+        }
+    }
+}
+
+/* The rest of output row `oh` from column `ow` (at most `count` pixels)
+ * through row_3x3_unit_stride; returns how many pixels it did, 0 when the
+ * geometry is not one it handles (then nothing is written). */
+static int64_t row_segment_3x3(const sc_geometry *g, const float *image, const float *kernel_packed,
+                               int64_t oh, int64_t ow, int64_t count, float *out, int64_t ld,
+                               sc_epilogue e) {
+    const int64_t C = g->channels, W = g->width, H = g->height, dh = g->dilation_h;
+    if (g->kernel_h != 3 || g->kernel_w != 3 || g->stride_w != 1 || g->dilation_w != 1 ||
+        C < SC_VL || W < 2)
+        return 0;
+    const int64_t top = oh * g->stride_h - g->pad_top, left = ow - g->pad_left;
+    int64_t seg = g->out_w - ow;
+    if (seg > count) seg = count;
+    const int lead = left < 0, trail = left + seg + 1 >= W;
+    if (left < -1 || left + seg + 1 > W || (lead && trail && seg == 1)) return 0;
+    int mask = 0;
+    const float *rows[3];
+    for (int kh = 0; kh < 3; kh++) {
+        const int64_t ih = top + kh * dh;
+        const int inside = ih >= 0 && ih < H;
+        rows[kh] = inside ? image + (ih * W + left + 1) * C : image; /* read only when inside */
+        mask |= inside << kh;
+    }
+    if (mask != 7 && mask != 6 && mask != 3) return 0; /* one row or none inside */
+    const int64_t next = top + g->stride_h + 2 * dh; /* the next output row's last row */
+    const float *ahead = next >= 0 && next < H ? image + (next * W + left + 1) * C : NULL;
+    for (int64_t m = 0; m < g->multiplier; m++) {
+        const float *k = kernel_packed + m * 9 * C;
+        float *o = out + m * C;
+        if (mask == 7)
+            row_3x3_unit_stride(C, rows, ahead, k, seg, lead, trail, o, ld, e, 7);
+        else if (mask == 6)
+            row_3x3_unit_stride(C, rows, ahead, k, seg, lead, trail, o, ld, e, 6);
+        else
+            row_3x3_unit_stride(C, rows, ahead, k, seg, lead, trail, o, ld, e, 3);
+    }
+    return seg;
+}
+
 /* How many output pixels from column `ow` on (in the same row) have every
  * kernel column inside the image. */
 static int64_t interior_run(const sc_geometry *g, int64_t ow) {
@@ -176,6 +288,12 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
         int64_t pixel = first + i;
         int64_t oh = pixel / g->out_w, ow = pixel % g->out_w;
         int64_t top = oh * g->stride_h - g->pad_top, left = ow * g->stride_w - g->pad_left;
+        const int64_t segment =
+            row_segment_3x3(g, image, kernel_packed, oh, ow, count - i, rows + i * ld, ld, e);
+        if (segment > 0) {
+            i += segment;
+            continue;
+        }
         if (KH == 3 && KW == 3 && top >= 0 && top + 2 * g->dilation_h < H) {
             int64_t run = interior_run(g, ow);
             if (run > count - i) run = count - i;
