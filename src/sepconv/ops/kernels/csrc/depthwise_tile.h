@@ -333,4 +333,36 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
     }
 }
 
+/* Brings into cache the input rows that output pixels [first, first +
+ * count) of one image read (all at once: the row kernel's sweeps would
+ * otherwise wait on memory line by line at the start of each tile). */
+static inline void prefetch_input_rows(const sc_geometry *g, const float *image, int64_t first,
+                                       int64_t count) {
+    int64_t top = (first / g->out_w) * g->stride_h - g->pad_top;
+    int64_t end = ((first + count - 1) / g->out_w) * g->stride_h - g->pad_top +
+                  (g->kernel_h - 1) * g->dilation_h + 1;
+    if (top < 0) top = 0;
+    if (end > g->height) end = g->height;
+    const int64_t row = g->width * g->channels;
+    const char *p = (const char *)(image + top * row), *stop = (const char *)(image + end * row);
+    for (; p < stop; p += SC_ALIGN) __builtin_prefetch(p, 0, 3);
+}
+
+/* depthwise_pixels for output pixels [first, first + count) of the whole
+ * batch (x is the batch), the run crossing from one image into the next
+ * where it must: a tile then never ends in a sliver of an image. */
+static inline void depthwise_batch_pixels(const sc_geometry *g, const float *x,
+                                          const float *kernel_packed, int64_t first,
+                                          int64_t count, float *rows, int64_t ld, sc_epilogue e) {
+    const int64_t pixels = g->out_h * g->out_w, image_floats = g->height * g->width * g->channels;
+    for (int64_t done = 0; done < count;) {
+        const int64_t n = (first + done) / pixels, within = (first + done) % pixels;
+        const int64_t run = pixels - within < count - done ? pixels - within : count - done;
+        const float *image = x + n * image_floats;
+        prefetch_input_rows(g, image, within, run);
+        depthwise_pixels(g, image, kernel_packed, within, run, rows + done * ld, ld, e);
+        done += run;
+    }
+}
+
 #endif

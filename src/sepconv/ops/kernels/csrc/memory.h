@@ -13,9 +13,11 @@ static inline void *aligned(size_t bytes) {
     return memory;
 }
 
-/* Outputs larger than this are written with non-temporal stores: they
- * would not stay in a last-level cache anyway, and streaming them saves the
- * read of every output line before it is written. */
-#define SC_STREAM_BYTES ((int64_t)16 << 20)
+/* Outputs larger than this are written with non-temporal stores: saving
+ * the read of every output line before it is written outweighs keeping the
+ * output in cache for the next layer once it is a good part of the last-level
+ * cache (an 8x112x112x32 depthwise output, 12.8 MB, is written 1.4x faster
+ * streamed, even when the input was in cache). */
+#define SC_STREAM_BYTES ((int64_t)4 << 20)
 
 #endif

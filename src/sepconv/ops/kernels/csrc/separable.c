@@ -26,19 +26,18 @@ typedef struct {
     const float *x, *depthwise, *packed, *bias;
     float *out;
     float **scratch; /* per thread: tile rows */
-    int64_t tile, tiles_per_image;
+    int64_t tile, total;  /* output pixels per tile, in the batch */
     int stream;      /* write the output past the caches */
 } separable_job;
 
 static void separable_task(void *context, int64_t task, int thread) {
     separable_job *job = (separable_job *)context;
     const sc_geometry *g = job->g;
-    const sc_tile t = sc_tile_of(g, task, job->tile, job->tiles_per_image);
-    const int64_t K = g->channels * g->multiplier;
-    const float *image = job->x + t.n * g->height * g->width * g->channels;
-    depthwise_pixels(g, image, job->depthwise, t.first, t.count, job->scratch[thread], K, NONE);
-    pointwise_tile(g, job->scratch[thread], K, t.count, job->packed, job->bias, job->stream,
-                   job->out + (t.n * g->out_h * g->out_w + t.first) * g->filters);
+    const int64_t K = g->channels * g->multiplier, first = task * job->tile;
+    const int64_t count = job->total - first < job->tile ? job->total - first : job->tile;
+    depthwise_batch_pixels(g, job->x, job->depthwise, first, count, job->scratch[thread], K, NONE);
+    pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
+                   job->out + first * g->filters);
 }
 
 /* Returns 0, or -1 when out of memory (out is then unwritten). */
@@ -66,9 +65,9 @@ int sc_separable_forward(const sc_geometry *g, const float *x, const float *dept
     for (int64_t f = 0; f < panels * SC_NR; f++) bias_padded[f] = bias && f < F ? bias[f] : 0.0f;
     if (pixels > 0 && g->batch > 0) {
         separable_job job = {g, x, depthwise, packed, bias_padded, out, scratch, tile,
-                             (pixels + tile - 1) / tile,
+                             g->batch * pixels,
                              g->batch * pixels * F * (int64_t)sizeof(float) > SC_STREAM_BYTES};
-        if (sc_parallel_for(threads, g->batch * job.tiles_per_image, separable_task, &job)) goto done;
+        if (sc_parallel_for(threads, (job.total + tile - 1) / tile, separable_task, &job)) goto done;
     }
     status = 0;
 done:
