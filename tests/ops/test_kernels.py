@@ -149,21 +149,39 @@ def test_activation_epilogue_and_nan(isa, activation):
                                    rtol=0, atol=1e-4)
 
 
-def test_outputs_over_16_mib_streamed_past_the_caches():
+def test_outputs_over_4_mib_streamed_past_the_caches():
     """Large outputs take the non-temporal store path of both kernels."""
     x = torch.randn(2, 64, 64, 544)
     depthwise, pointwise, bias = torch.randn(3, 3, 544, 1), torch.randn(544, 560), torch.randn(560)
     got = kernels.depthwise_conv2d(x, depthwise, bias[:544], (1, 1), (1, 1), "same", "relu")
-    assert got.numel() * 4 > 16 << 20
+    assert got.numel() * 4 > 4 << 20
     torch.testing.assert_close(
         got.double(), depthwise_only_reference(x, depthwise, bias[:544], (1, 1), (1, 1), "same",
                                                "relu"), rtol=0, atol=1e-4)
     x, depthwise = x[..., :16].contiguous(), depthwise[..., :16, :].contiguous()
     got = run(None, x, depthwise, pointwise[:16], bias, (1, 1), (1, 1), "same")
-    assert got.numel() * 4 > 16 << 20
+    assert got.numel() * 4 > 4 << 20
     torch.testing.assert_close(
         got.double(), reference(x, depthwise, pointwise[:16], bias, (1, 1), (1, 1), "same"),
         rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_streamed_depthwise_output_with_misaligned_pixels(isa, padding):
+    """28 channels are 112 bytes, not whole vectors: a large output streams
+    the groups of pixels that are (two or four), the pixels at the rows'
+    edges going through the cache; an odd number of output pixels leaves a
+    short last group."""
+    generator = torch.Generator().manual_seed(28)
+    x = torch.randn(3, 131, 129, 28, generator=generator)
+    depthwise = torch.randn(3, 3, 28, 1, generator=generator)
+    bias = torch.randn(28, generator=generator)
+    got = kernels.depthwise_conv2d(x, depthwise, bias, (1, 1), (1, 1), padding, "relu6",
+                                   lib=build.load(isa))
+    assert got.numel() * 4 > 4 << 20 and got.shape[0] * got.shape[1] * got.shape[2] % 2 == 1
+    expected = depthwise_only_reference(x, depthwise, bias, (1, 1), (1, 1), padding, "relu6")
+    torch.testing.assert_close(got.double(), expected, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -225,31 +225,44 @@ static inline __attribute__((always_inline)) void row_3x3_unit_stride(
     }
 }
 
+/* Whether output row `oh` from column `ow` on can take the 3x3 row kernels
+ * (horizontal stride and dilation 1, at least a vector of channels): then
+ * rows[kh] points at kernel row kh's input for column ow (the middle tap),
+ * and the result is the mask of the kernel rows inside the image (7, 6 or 3;
+ * one row or none inside is left to the generic path). 0 otherwise. */
+static int row_inputs_3x3(const sc_geometry *g, const float *image, int64_t oh, int64_t ow,
+                          const float **rows) {
+    const int64_t C = g->channels, W = g->width, H = g->height;
+    if (g->kernel_h != 3 || g->kernel_w != 3 || g->stride_w != 1 || g->dilation_w != 1 ||
+        C < SC_VL || W < 2)
+        return 0;
+    const int64_t top = oh * g->stride_h - g->pad_top, left = ow - g->pad_left;
+    int mask = 0;
+    for (int kh = 0; kh < 3; kh++) {
+        const int64_t ih = top + kh * g->dilation_h;
+        const int inside = ih >= 0 && ih < H;
+        rows[kh] = inside ? image + (ih * W + left + 1) * C : image; /* read only when inside */
+        mask |= inside << kh;
+    }
+    return mask == 7 || mask == 6 || mask == 3 ? mask : 0;
+}
+
 /* The rest of output row `oh` from column `ow` (at most `count` pixels)
  * through row_3x3_unit_stride; returns how many pixels it did, 0 when the
  * geometry is not one it handles (then nothing is written). */
 static int64_t row_segment_3x3(const sc_geometry *g, const float *image, const float *kernel_packed,
                                int64_t oh, int64_t ow, int64_t count, float *out, int64_t ld,
                                sc_epilogue e) {
-    const int64_t C = g->channels, W = g->width, H = g->height, dh = g->dilation_h;
-    if (g->kernel_h != 3 || g->kernel_w != 3 || g->stride_w != 1 || g->dilation_w != 1 ||
-        C < SC_VL || W < 2)
-        return 0;
-    const int64_t top = oh * g->stride_h - g->pad_top, left = ow - g->pad_left;
+    const int64_t C = g->channels, W = g->width, H = g->height;
+    const float *rows[3];
+    const int mask = row_inputs_3x3(g, image, oh, ow, rows);
+    const int64_t left = ow - g->pad_left;
     int64_t seg = g->out_w - ow;
     if (seg > count) seg = count;
     const int lead = left < 0, trail = left + seg + 1 >= W;
-    if (left < -1 || left + seg + 1 > W || (lead && trail && seg == 1)) return 0;
-    int mask = 0;
-    const float *rows[3];
-    for (int kh = 0; kh < 3; kh++) {
-        const int64_t ih = top + kh * dh;
-        const int inside = ih >= 0 && ih < H;
-        rows[kh] = inside ? image + (ih * W + left + 1) * C : image; /* read only when inside */
-        mask |= inside << kh;
-    }
-    if (mask != 7 && mask != 6 && mask != 3) return 0; /* one row or none inside */
-    const int64_t next = top + g->stride_h + 2 * dh; /* the next output row's last row */
+    if (!mask || left < -1 || left + seg + 1 > W || (lead && trail && seg == 1)) return 0;
+    const int64_t next = oh * g->stride_h - g->pad_top + g->stride_h + 2 * g->dilation_h;
+    /* the next output row's last input row, at the same column */
     const float *ahead = next >= 0 && next < H ? image + (next * W + left + 1) * C : NULL;
     for (int64_t m = 0; m < g->multiplier; m++) {
         const float *k = kernel_packed + m * 9 * C;
@@ -350,16 +363,19 @@ static inline void prefetch_input_rows(const sc_geometry *g, const float *image,
 
 /* depthwise_pixels for output pixels [first, first + count) of the whole
  * batch (x is the batch), the run crossing from one image into the next
- * where it must: a tile then never ends in a sliver of an image. */
+ * where it must: a tile then never ends in a sliver of an image. With
+ * `prefetch`, each image's input rows are prefetched first (worth it for
+ * tiles, not for a few pixels). */
 static inline void depthwise_batch_pixels(const sc_geometry *g, const float *x,
                                           const float *kernel_packed, int64_t first,
-                                          int64_t count, float *rows, int64_t ld, sc_epilogue e) {
+                                          int64_t count, float *rows, int64_t ld, sc_epilogue e,
+                                          int prefetch) {
     const int64_t pixels = g->out_h * g->out_w, image_floats = g->height * g->width * g->channels;
     for (int64_t done = 0; done < count;) {
         const int64_t n = (first + done) / pixels, within = (first + done) % pixels;
         const int64_t run = pixels - within < count - done ? pixels - within : count - done;
         const float *image = x + n * image_floats;
-        prefetch_input_rows(g, image, within, run);
+        if (prefetch) prefetch_input_rows(g, image, within, run);
         depthwise_pixels(g, image, kernel_packed, within, run, rows + done * ld, ld, e);
         done += run;
     }

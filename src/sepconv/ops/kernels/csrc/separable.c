@@ -35,7 +35,8 @@ static void separable_task(void *context, int64_t task, int thread) {
     const sc_geometry *g = job->g;
     const int64_t K = g->channels * g->multiplier, first = task * job->tile;
     const int64_t count = job->total - first < job->tile ? job->total - first : job->tile;
-    depthwise_batch_pixels(g, job->x, job->depthwise, first, count, job->scratch[thread], K, NONE);
+    depthwise_batch_pixels(g, job->x, job->depthwise, first, count, job->scratch[thread], K, NONE,
+                           1);
     pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
                    job->out + first * g->filters);
 }
