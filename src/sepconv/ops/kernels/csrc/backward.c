@@ -523,18 +523,17 @@ static inline void weight_tile(int64_t count, const float *D, int64_t ldd, const
 #undef SC_FMA
 #undef SC_ADD
 
-/* Wp^T in panels of SC_NR columns over K (column k = m * C + c is Keras's
- * pointwise row c * M + m), each F rows of SC_NR floats, zero past K. */
-static void pack_pointwise_transposed(const sc_geometry *g, const float *kernel, float *packed) {
+/* Panel j of Wp^T packed in panels of SC_NR columns over K (column k =
+ * m * C + c is Keras's pointwise row c * M + m): F rows of SC_NR floats,
+ * zero past K. */
+static void pack_pointwise_transposed_panel(const sc_geometry *g, const float *kernel,
+                                            float *packed, int64_t j) {
     const int64_t C = g->channels, M = g->multiplier, K = C * M, F = g->filters;
-    const int64_t panels = (K + SC_NR - 1) / SC_NR;
-    for (int64_t j = 0; j < panels; j++)
-        for (int64_t f = 0; f < F; f++)
-            for (int64_t l = 0; l < SC_NR; l++) {
-                int64_t k = j * SC_NR + l;
-                packed[(j * F + f) * SC_NR + l] =
-                    k < K ? kernel[((k % C) * M + k / C) * F + f] : 0.0f;
-            }
+    for (int64_t f = 0; f < F; f++)
+        for (int64_t l = 0; l < SC_NR; l++) {
+            int64_t k = j * SC_NR + l;
+            packed[(j * F + f) * SC_NR + l] = k < K ? kernel[((k % C) * M + k / C) * F + f] : 0.0f;
+        }
 }
 
 typedef struct {
@@ -596,12 +595,14 @@ static void separable_chunk(void *context, int64_t chunk, int thread) {
 }
 
 /* Output pixels per tile of the separable backward: its D, dY and dD rows
- * take about 768 KiB (in L2 with the packed Wp^T), a whole number of
- * micro-tiles, at least 64 pixels. */
+ * take about 384 KiB (in L2 with a panel of the packed Wp^T and the lines
+ * of the partial dWp in use; 768 KiB left too little of the 1 MiB L2 of the
+ * machine it was tuned on: 3-5% slower), a whole number of micro-tiles, at
+ * least 64 pixels. */
 static int64_t separable_tile(const sc_geometry *g) {
     const int64_t K = g->channels * g->multiplier;
     const int64_t per_pixel = 2 * round_up(K, SC_MR) + round_up(g->filters, SC_NR);
-    return round_up(clamp_tile((768 * 1024 / 4) / (per_pixel > 0 ? per_pixel : 1), 64, 1024),
+    return round_up(clamp_tile((384 * 1024 / 4) / (per_pixel > 0 ? per_pixel : 1), 64, 1024),
                     SC_MR);
 }
 
@@ -640,7 +641,9 @@ int sc_separable_backward(const sc_geometry *g, const float *x, const float *dep
     if (workspace_alloc(&w, threads, chunks, rows * (Kp + Fp + K), tile, partial_floats, C))
         goto done;
     pack_depthwise(g, depthwise_kernel, wd_packed);
-    pack_pointwise_transposed(g, pointwise_kernel, wpt_packed);
+    if (pack_panels(g, pointwise_kernel, wpt_packed, (K + SC_NR - 1) / SC_NR,
+                    pack_pointwise_transposed_panel, threads))
+        goto done;
     job.wd_packed = wd_packed;
     job.wpt_packed = wpt_packed;
     job.dD = dD;

@@ -77,7 +77,8 @@ static void depthwise_grouped(const sc_geometry *g, const float *x, const float 
         if (room > end) room = end;
         if (room > first + count - q) room = first + count - q;
         const float *rows[3];
-        const int mask = ow >= g->pad_left && room >= n ? row_inputs_3x3(g, image, oh, ow, rows) : 0;
+        const int mask =
+            ow >= g->pad_left && room >= n ? row_inputs_3x3(g, image, oh, ow, rows) : 0;
         if (mask) {
             const int64_t groups = room / n;
             if (mask == 7)

@@ -5,24 +5,46 @@
 #define SEPCONV_POINTWISE_GEMM_H
 
 #include "geometry.h"
+#include "parallel.h"
 #include "vec.h"
 
-/* Panels of SC_NR filters, each K rows of SC_NR floats (zero past the last
- * filter); row k of the packed kernel is depthwise channel m * C + c, which
- * is Keras's pointwise row c * M + m. */
-static void pack_pointwise(const sc_geometry *g, const float *kernel, float *packed) {
+/* Panel j of the packed pointwise kernel: K rows of SC_NR filters (zero
+ * past the last filter); row k is depthwise channel m * C + c, which is
+ * Keras's pointwise row c * M + m. The kernel is packed in panels of SC_NR
+ * filters, panel after panel. */
+static void pack_pointwise_panel(const sc_geometry *g, const float *kernel, float *packed,
+                                 int64_t j) {
     const int64_t C = g->channels, M = g->multiplier, K = C * M, F = g->filters;
-    const int64_t panels = (F + SC_NR - 1) / SC_NR;
-    for (int64_t j = 0; j < panels; j++) {
-        float *panel = packed + j * K * SC_NR;
-        for (int64_t m = 0; m < M; m++)
-            for (int64_t c = 0; c < C; c++) {
-                const float *source = kernel + (c * M + m) * F + j * SC_NR;
-                float *target = panel + (m * C + c) * SC_NR;
-                for (int64_t f = 0; f < SC_NR; f++)
-                    target[f] = j * SC_NR + f < F ? source[f] : 0.0f;
-            }
-    }
+    float *panel = packed + j * K * SC_NR;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *source = kernel + (c * M + m) * F + j * SC_NR;
+            float *target = panel + (m * C + c) * SC_NR;
+            for (int64_t f = 0; f < SC_NR; f++) target[f] = j * SC_NR + f < F ? source[f] : 0.0f;
+        }
+}
+
+/* Packing a kernel panel by panel on the threads (one task per panel). */
+typedef void (*sc_pack_panel_fn)(const sc_geometry *g, const float *kernel, float *packed,
+                                 int64_t panel);
+typedef struct {
+    const sc_geometry *g;
+    const float *kernel;
+    float *packed;
+    sc_pack_panel_fn pack;
+} panel_job;
+
+static void panel_task(void *context, int64_t task, int thread) {
+    const panel_job *job = (const panel_job *)context;
+    (void)thread;
+    job->pack(job->g, job->kernel, job->packed, task);
+}
+
+/* 0, or -1 when threads could not start (see sc_parallel_for). */
+static int pack_panels(const sc_geometry *g, const float *kernel, float *packed, int64_t panels,
+                       sc_pack_panel_fn pack, int threads) {
+    panel_job job = {g, kernel, packed, pack};
+    return sc_parallel_for(threads, panels, panel_task, &job);
 }
 
 /* Every micro-tile row r, as X(r): the accumulators are named variables

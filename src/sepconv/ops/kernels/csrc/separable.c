@@ -62,13 +62,15 @@ int sc_separable_forward(const sc_geometry *g, const float *x, const float *dept
         memset(scratch[t], 0, sizeof(float) * floats);
     }
     pack_depthwise(g, depthwise_kernel, depthwise);
-    pack_pointwise(g, pointwise_kernel, packed);
+    if (pack_panels(g, pointwise_kernel, packed, panels, pack_pointwise_panel, threads))
+        goto done;
     for (int64_t f = 0; f < panels * SC_NR; f++) bias_padded[f] = bias && f < F ? bias[f] : 0.0f;
     if (pixels > 0 && g->batch > 0) {
         separable_job job = {g, x, depthwise, packed, bias_padded, out, scratch, tile,
                              g->batch * pixels,
                              g->batch * pixels * F * (int64_t)sizeof(float) > SC_STREAM_BYTES};
-        if (sc_parallel_for(threads, (job.total + tile - 1) / tile, separable_task, &job)) goto done;
+        if (sc_parallel_for(threads, (job.total + tile - 1) / tile, separable_task, &job))
+            goto done;
     }
     status = 0;
 done:
