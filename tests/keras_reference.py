@@ -60,9 +60,16 @@ LAYERS = {
 
 @contextlib.contextmanager
 def kernels_on():
-    """sepconv's C kernels switched on (the convolutions' are off by default
-    for now), and back as they were after."""
+    """sepconv's C kernels switched on (as by default, unless the
+    environment switched them off), and back as they were after."""
     with sepconv.ops.kernels.switched(True):
+        yield
+
+
+@contextlib.contextmanager
+def kernels_off():
+    """PyTorch's operations only, and the kernels back as they were after."""
+    with sepconv.ops.kernels.switched(False):
         yield
 
 
@@ -242,7 +249,8 @@ def check_against_keras(class_name, kwargs, shape, seed=0, context=""):
         np.testing.assert_array_equal(mine, theirs, err_msg=f"{where}: set_weights")
     r_np = rng.standard_normal(k_out_shape).astype(np.float32)
     k_out, k_grads = keras_forward_and_grads(klayer, x_np, r_np)
-    o_out, o_grads = forward_and_grads(ours, ours.weights, x_np, r_np)
+    with kernels_off():  # PyTorch's path; the kernels' path is checked below
+        o_out, o_grads = forward_and_grads(ours, ours.weights, x_np, r_np)
 
     float64_reference = []
 

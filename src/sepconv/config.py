@@ -143,14 +143,14 @@ def backend() -> str:
 def set_kernels_enabled(enabled) -> None:
     """Run every one of sepconv's C kernels where it applies (True), none
     of them (False: PyTorch's operations only), or the default (None): the
-    optimizer updates, but PyTorch's convolutions until the convolution
-    kernels beat them on every benchmark shape. ``SEPCONV_KERNELS=1`` (or
+    kernels that beat PyTorch's operations, today all of them (the
+    convolutions and the optimizer updates). ``SEPCONV_KERNELS=1`` (or
     ``0``) in the environment starts with True (or False).
 
-    >>> set_kernels_enabled(True); kernels_enabled()
-    True
-    >>> set_kernels_enabled(None); kernels_enabled()
+    >>> set_kernels_enabled(False); kernels_enabled()
     False
+    >>> set_kernels_enabled(None); kernels_enabled()
+    True
     """
     from sepconv.ops import kernels
 

@@ -11,10 +11,8 @@ When switched on, ``sepconv.ops`` runs them for float32 channels_last 2D
 inputs on the CPU, and PyTorch's convolutions otherwise: directly when no
 gradient is wanted, else through their torch.library operators
 (:mod:`sepconv.ops.kernels.custom_ops`), whose autograd runs the backward
-kernels and which torch.compile traces. The convolution kernels are off by
-default for now: they do not yet beat PyTorch's convolutions on every
-benchmark shape (see benchmarks/README.md). The optimizer updates are on.
-Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
+kernels and which torch.compile traces. Every kernel is on by default: each
+beats PyTorch on the benchmark shapes (see benchmarks/README.md). Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
 the environment variable ``SEPCONV_KERNELS=1`` (every kernel) or ``0`` (none),
 and ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the
 best one the CPU runs is the default).
@@ -44,9 +42,8 @@ ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "relu6": 2}
 _SWITCH_WORDS = {"1": True, "true": True, "on": True, "yes": True,
                  "0": False, "false": False, "off": False, "no": False}
 # The one switch: True (every kernel), False (none: PyTorch only) or None,
-# the default: the kernels that beat PyTorch wherever they apply. Today that
-# is the optimizer updates; the convolutions wait until they win every
-# benchmark shape.
+# the default: the kernels that beat PyTorch wherever they apply, which
+# today is all of them (the convolutions and the optimizer updates).
 _state = {"switch": _SWITCH_WORDS.get(os.environ.get("SEPCONV_KERNELS", "").strip().lower()),
           "libraries": {}, "failed": {}}
 # What runs when a library cannot be built.
@@ -56,8 +53,7 @@ _FALLBACKS = {"convolutions": "PyTorch's convolutions run instead",
 
 def set_enabled(enabled) -> None:
     """Use every C kernel where it applies (True), none (False: PyTorch
-    only), or the default (None: the optimizer updates but not the
-    convolutions, which do not yet beat PyTorch's on every benchmark shape)."""
+    only), or the default (None: those that beat PyTorch, today all)."""
     if enabled is not None and not isinstance(enabled, bool):
         raise TypeError(
             f"`enabled` must be True, False or None. Received: enabled={enabled!r}")
@@ -65,13 +61,8 @@ def set_enabled(enabled) -> None:
 
 
 def enabled() -> bool:
-    """Whether the convolution kernels are switched on (they may still be
+    """Whether the kernels are switched on (the default; they may still be
     unavailable)."""
-    return _state["switch"] is True
-
-
-def optimizer_updates_enabled() -> bool:
-    """Whether the optimizer update kernels are switched on (the default)."""
     return _state["switch"] is not False
 
 
@@ -81,7 +72,7 @@ def switched(enabled):
     back as they were after it.
 
     >>> with switched(False):
-    ...     optimizer_updates_enabled()
+    ...     enabled()
     False
     """
     before = _state["switch"]

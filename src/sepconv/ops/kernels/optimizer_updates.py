@@ -23,7 +23,7 @@ import ctypes
 
 import torch
 
-from sepconv.ops.kernels import library, optimizer_updates_enabled
+from sepconv.ops.kernels import enabled, library
 
 
 class AdamStep(ctypes.Structure):
@@ -83,7 +83,7 @@ def adam_update(params, grads, momentums, velocities, velocity_hats, alpha, beta
     nothing changed when the kernels are off or unavailable, under
     torch.compile, or when a tensor is not a contiguous float32 CPU tensor
     of its weight's size: the caller then runs PyTorch's operations."""
-    if not optimizer_updates_enabled() or torch.compiler.is_compiling():
+    if not enabled() or torch.compiler.is_compiling():
         return False
     columns = [params, momentums, velocities] + (
         [velocity_hats] if velocity_hats is not None else [])
