@@ -33,11 +33,11 @@ typedef struct {
  * middle tap of the first group's first pixel), `group` contiguous input
  * pixels whose channels line up with the wide kernel's. Vector by vector
  * over the width, its nine kernel vectors in registers across the groups;
- * with `out` aligned every store is an aligned vector (e streams). ROWS as
- * for row_3x3_unit_stride. */
+ * with `out` aligned every store is an aligned vector (e streams). ROWS and
+ * `ahead` as for row_3x3_unit_stride. */
 static inline __attribute__((always_inline)) void row_3x3_groups(
-    int64_t C, const wide_pixels *wide, const float *const *rows, int64_t groups, float *out,
-    sc_epilogue e, const int ROWS) {
+    int64_t C, const wide_pixels *wide, const float *const *rows, const float *ahead,
+    int64_t groups, float *out, sc_epilogue e, const int ROWS) {
     const int64_t width = wide->width;
     for (int64_t v = 0; v < width; v += SC_VL) {
         vf w[3][3];
@@ -46,6 +46,7 @@ static inline __attribute__((always_inline)) void row_3x3_groups(
                 w[kh][kw] = ROWS >> kh & 1 ? vload(wide->kernel + (kh * 3 + kw) * width + v)
                                            : vsplat(0.0f);
         for (int64_t G = 0; G < groups; G++) {
+            if (ahead) __builtin_prefetch(ahead + G * width + v, 0, 3);
             vf a = vsplat(0.0f);
             for (int kh = 0; kh < 3; kh++)
                 if (ROWS >> kh & 1) {
@@ -81,12 +82,15 @@ static void depthwise_grouped(const sc_geometry *g, const float *x, const float 
             ow >= g->pad_left && room >= n ? row_inputs_3x3(g, image, oh, ow, rows) : 0;
         if (mask) {
             const int64_t groups = room / n;
+            const int64_t next = oh * g->stride_h - g->pad_top + g->stride_h + 2 * g->dilation_h;
+            const float *ahead =
+                next < g->height ? image + (next * g->width + ow - g->pad_left + 1) * C : NULL;
             if (mask == 7)
-                row_3x3_groups(C, wide, rows, groups, out + q * C, streamed, 7);
+                row_3x3_groups(C, wide, rows, ahead, groups, out + q * C, streamed, 7);
             else if (mask == 6)
-                row_3x3_groups(C, wide, rows, groups, out + q * C, streamed, 6);
+                row_3x3_groups(C, wide, rows, ahead, groups, out + q * C, streamed, 6);
             else
-                row_3x3_groups(C, wide, rows, groups, out + q * C, streamed, 3);
+                row_3x3_groups(C, wide, rows, ahead, groups, out + q * C, streamed, 3);
             q += groups * n;
         } else { /* the batch's last group may be short: copied without streaming */
             const int64_t k = first + count - q < n ? first + count - q : n;
