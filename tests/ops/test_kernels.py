@@ -281,6 +281,7 @@ print(kernels.enabled(), kernels.isa())
 
 
 @pytest.mark.parametrize("environment, expected", [
+    ({"SEPCONV_KERNELS": ""}, "True"),
     ({"SEPCONV_KERNELS": "0"}, "False"),
     ({"SEPCONV_KERNELS": "1", "SEPCONV_KERNEL_ISA": "portable"}, "True portable"),
 ])

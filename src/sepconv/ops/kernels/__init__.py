@@ -12,7 +12,8 @@ inputs on the CPU, and PyTorch's convolutions otherwise: directly when no
 gradient is wanted, else through their torch.library operators
 (:mod:`sepconv.ops.kernels.custom_ops`), whose autograd runs the backward
 kernels and which torch.compile traces. Every kernel is on by default: each
-beats PyTorch on the benchmark shapes (see benchmarks/README.md). Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
+beats PyTorch on the benchmark shapes (see benchmarks/README.md).
+Switches: :func:`set_enabled` (also ``sepconv.config.set_kernels_enabled``),
 the environment variable ``SEPCONV_KERNELS=1`` (every kernel) or ``0`` (none),
 and ``SEPCONV_KERNEL_ISA=avx512|avx2|portable`` to force a code path (the
 best one the CPU runs is the default).
