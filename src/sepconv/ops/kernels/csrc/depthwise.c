@@ -41,19 +41,10 @@ static inline __attribute__((always_inline)) void row_3x3_groups(
     const int64_t width = wide->width;
     for (int64_t v = 0; v < width; v += SC_VL) {
         vf w[3][3];
-        for (int kh = 0; kh < 3; kh++)
-            for (int kw = 0; kw < 3; kw++)
-                w[kh][kw] = ROWS >> kh & 1 ? vload(wide->kernel + (kh * 3 + kw) * width + v)
-                                           : vsplat(0.0f);
+        load_taps_3x3(w, wide->kernel, width, v, ROWS);
         for (int64_t G = 0; G < groups; G++) {
             if (ahead) __builtin_prefetch(ahead + G * width + v, 0, 3);
-            vf a = vsplat(0.0f);
-            for (int kh = 0; kh < 3; kh++)
-                if (ROWS >> kh & 1) {
-                    const float *r = rows[kh] + G * width + v;
-                    a += vload(r - C) * w[kh][0] + vload(r) * w[kh][1] + vload(r + C) * w[kh][2];
-                }
-            put(out + G * width, v, a, e);
+            put(out + G * width, v, sum_taps_3x3(rows, G * width + v, C, w, ROWS), e);
         }
     }
 }

@@ -152,6 +152,31 @@ static void depthwise_run_3x3(int64_t C, const float *x0, int64_t step, const in
     }
 }
 
+/* The nine kernel vectors at channel c (taps kh * 3 + kw, `stride` floats
+ * apart; zero for the kernel rows not in ROWS). */
+static inline __attribute__((always_inline)) void load_taps_3x3(vf w[3][3], const float *kernel,
+                                                                int64_t stride, int64_t c,
+                                                                const int ROWS) {
+    for (int kh = 0; kh < 3; kh++)
+        for (int kw = 0; kw < 3; kw++)
+            w[kh][kw] = ROWS >> kh & 1 ? vload(kernel + (kh * 3 + kw) * stride + c) : vsplat(0.0f);
+}
+
+/* One vector of a 3x3 output whose three columns are all inside the image:
+ * kernel row kh reads rows[kh] + at (the middle column) and `step` floats
+ * either side. */
+static inline __attribute__((always_inline)) vf sum_taps_3x3(const float *const *rows,
+                                                             int64_t at, int64_t step,
+                                                             vf w[3][3], const int ROWS) {
+    vf a = vsplat(0.0f);
+    for (int kh = 0; kh < 3; kh++)
+        if (ROWS >> kh & 1) {
+            const float *r = rows[kh] + at;
+            a += vload(r - step) * w[kh][0] + vload(r) * w[kh][1] + vload(r + step) * w[kh][2];
+        }
+    return a;
+}
+
 /* One output row segment of a 3x3 kernel with horizontal stride and
  * dilation 1: `count` pixels, pixel j reading input columns j - 1, j, j + 1
  * counted from rows[kh] (its middle column), for the kernel rows kh whose
@@ -172,9 +197,7 @@ static inline __attribute__((always_inline)) void row_3x3_unit_stride(
     for (int64_t c = 0; c < C; c += SC_VL) {
         if (c + SC_VL > C) c = C - SC_VL; /* as in depthwise_pixel */
         vf w[3][3];
-        for (int kh = 0; kh < 3; kh++)
-            for (int kw = 0; kw < 3; kw++)
-                w[kh][kw] = ROWS >> kh & 1 ? vload(kernel + (kh * 3 + kw) * C + c) : vsplat(0.0f);
+        load_taps_3x3(w, kernel, C, c, ROWS);
         int64_t j = 0;
         if (lead) {
             vf a = vsplat(0.0f);
@@ -204,13 +227,7 @@ static inline __attribute__((always_inline)) void row_3x3_unit_stride(
             put(out + (j + 1) * ld, c, b, e);
         }
         if (j < inside_end) {
-            vf a = vsplat(0.0f);
-            for (int kh = 0; kh < 3; kh++)
-                if (ROWS >> kh & 1) {
-                    const float *r = rows[kh] + j * C + c;
-                    a += vload(r - C) * w[kh][0] + vload(r) * w[kh][1] + vload(r + C) * w[kh][2];
-                }
-            put(out + j * ld, c, a, e);
+            put(out + j * ld, c, sum_taps_3x3(rows, j * C + c, C, w, ROWS), e);
             j++;
         }
         if (j < count) { /* trail */
