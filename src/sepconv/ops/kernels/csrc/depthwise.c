@@ -85,7 +85,7 @@ static void depthwise_grouped(const sc_geometry *g, const float *x, const float 
             q += groups * n;
         } else { /* the batch's last group may be short: copied without streaming */
             const int64_t k = first + count - q < n ? first + count - q : n;
-            depthwise_batch_pixels(g, x, kernel, q, k, staging, C, cached, 0);
+            depthwise_batch_pixels(g, x, kernel, q, k, staging, C, cached);
             for (int64_t f = 0; k == n && f < n * C; f += SC_VL)
                 vstream(out + q * C + f, vload(staging + f));
             if (k < n) memcpy(out + q * C, staging, sizeof(float) * (size_t)(k * C));
@@ -127,10 +127,10 @@ static void depthwise_task(void *context, int64_t task, int thread) {
                           job->scratch[thread]);
     } else if (g->multiplier == 1) {
         sc_epilogue e = {job->bias, (int)g->activation, job->stream};
-        depthwise_batch_pixels(g, job->x, job->kernel, first, count, out, K, e, 1);
+        depthwise_batch_pixels(g, job->x, job->kernel, first, count, out, K, e);
     } else {
-        depthwise_batch_pixels(g, job->x, job->kernel, first, count, job->scratch[thread], K, NONE,
-                               1);
+        depthwise_batch_pixels(g, job->x, job->kernel, first, count, job->scratch[thread], K,
+                               NONE);
         reorder_rows(g, job->scratch[thread], count, job->bias, out);
     }
 }

@@ -7,6 +7,7 @@
 #define SEPCONV_DEPTHWISE_TILE_H
 
 #include "geometry.h"
+#include "memory.h"
 #include "vec.h"
 
 /* kernel_packed: (multiplier, kh, kw, channels), from pack_depthwise. */
@@ -363,36 +364,36 @@ static void depthwise_pixels(const sc_geometry *g, const float *image, const flo
     }
 }
 
-/* Brings into cache the input rows that output pixels [first, first +
- * count) of one image read (all at once: the row kernel's sweeps would
- * otherwise wait on memory line by line at the start of each tile). */
-static inline void prefetch_input_rows(const sc_geometry *g, const float *image, int64_t first,
-                                       int64_t count) {
-    int64_t top = (first / g->out_w) * g->stride_h - g->pad_top;
-    int64_t end = ((first + count - 1) / g->out_w) * g->stride_h - g->pad_top +
+/* The input rows that output pixels [first, first + count) of the batch
+ * (x) read, as one range of memory (a run crossing into the next image takes
+ * in the rows between). */
+static inline sc_span input_rows_span(const sc_geometry *g, const float *x, int64_t first,
+                                      int64_t count) {
+    const int64_t pixels = g->out_h * g->out_w, row = g->width * g->channels;
+    sc_span span = {NULL, NULL};
+    if (count <= 0 || pixels <= 0) return span;
+    const int64_t last = first + count - 1;
+    int64_t top = first % pixels / g->out_w * g->stride_h - g->pad_top;
+    int64_t end = last % pixels / g->out_w * g->stride_h - g->pad_top +
                   (g->kernel_h - 1) * g->dilation_h + 1;
     if (top < 0) top = 0;
     if (end > g->height) end = g->height;
-    const int64_t row = g->width * g->channels;
-    const char *p = (const char *)(image + top * row), *stop = (const char *)(image + end * row);
-    for (; p < stop; p += SC_ALIGN) __builtin_prefetch(p, 0, 3);
+    span.next = (const char *)(x + (first / pixels * g->height + top) * row);
+    span.end = (const char *)(x + (last / pixels * g->height + end) * row);
+    return span;
 }
 
 /* depthwise_pixels for output pixels [first, first + count) of the whole
  * batch (x is the batch), the run crossing from one image into the next
- * where it must: a tile then never ends in a sliver of an image. With
- * `prefetch`, each image's input rows are prefetched first (worth it for
- * tiles, not for a few pixels). */
+ * where it must: a tile then never ends in a sliver of an image. */
 static inline void depthwise_batch_pixels(const sc_geometry *g, const float *x,
                                           const float *kernel_packed, int64_t first,
-                                          int64_t count, float *rows, int64_t ld, sc_epilogue e,
-                                          int prefetch) {
+                                          int64_t count, float *rows, int64_t ld, sc_epilogue e) {
     const int64_t pixels = g->out_h * g->out_w, image_floats = g->height * g->width * g->channels;
     for (int64_t done = 0; done < count;) {
         const int64_t n = (first + done) / pixels, within = (first + done) % pixels;
         const int64_t run = pixels - within < count - done ? pixels - within : count - done;
         const float *image = x + n * image_floats;
-        if (prefetch) prefetch_input_rows(g, image, within, run);
         depthwise_pixels(g, image, kernel_packed, within, run, rows + done * ld, ld, e);
         done += run;
     }

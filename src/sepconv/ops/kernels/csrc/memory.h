@@ -20,4 +20,17 @@ static inline void *aligned(size_t bytes) {
  * streamed, even when the input was in cache). */
 #define SC_STREAM_BYTES ((int64_t)4 << 20)
 
+/* A range of memory to bring into cache ahead of its use (next == end:
+ * nothing left). */
+typedef struct {
+    const char *next, *end;
+} sc_span;
+
+/* Its next `lines` cache lines, into L2 (for data read after the work in
+ * hand, which the prefetches are spread over). */
+static inline void prefetch_lines(sc_span *s, int64_t lines) {
+    for (; lines > 0 && s->next < s->end; lines--, s->next += SC_ALIGN)
+        __builtin_prefetch(s->next, 0, 2);
+}
+
 #endif

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 
 typedef struct {
-    sc_task_fn fn;
+    sc_task_fn fn;             /* one of the two is set */
+    sc_task_ahead_fn ahead_fn;
     void *context;
     int64_t count;
     int64_t next; /* the next task to hand out (atomic) */
@@ -15,12 +16,21 @@ typedef struct {
     int thread;
 } worker_t;
 
+static int64_t claim(loop_t *loop) {
+    int64_t task = __atomic_fetch_add(&loop->next, 1, __ATOMIC_RELAXED);
+    return task < loop->count ? task : -1;
+}
+
 static void run_tasks(loop_t *loop, int thread) {
-    for (;;) {
-        int64_t task = __atomic_fetch_add(&loop->next, 1, __ATOMIC_RELAXED);
-        if (task >= loop->count) return;
-        loop->fn(loop->context, task, thread);
+    if (loop->ahead_fn) {
+        for (int64_t task = claim(loop), next; task >= 0; task = next) {
+            next = claim(loop);
+            loop->ahead_fn(loop->context, task, next, thread);
+        }
+        return;
     }
+    for (int64_t task = claim(loop); task >= 0; task = claim(loop))
+        loop->fn(loop->context, task, thread);
 }
 
 #ifdef _OPENMP
@@ -66,12 +76,21 @@ static int run_team(loop_t *loop, int threads) {
 
 #endif
 
-int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
-    loop_t loop = {fn, context, count, 0};
-    if (threads > count) threads = (int)count;
+static int run_loop(loop_t *loop, int threads) {
+    if (threads > loop->count) threads = (int)loop->count;
     if (threads <= 1) {
-        run_tasks(&loop, 0);
+        run_tasks(loop, 0);
         return 0;
     }
-    return run_team(&loop, threads);
+    return run_team(loop, threads);
+}
+
+int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context) {
+    loop_t loop = {fn, NULL, context, count, 0};
+    return run_loop(&loop, threads);
+}
+
+int sc_parallel_for_ahead(int threads, int64_t count, sc_task_ahead_fn fn, void *context) {
+    loop_t loop = {NULL, fn, context, count, 0};
+    return run_loop(&loop, threads);
 }

@@ -17,4 +17,10 @@ typedef void (*sc_task_fn)(void *context, int64_t task, int thread);
 /* Returns 0, or -1 when memory or threads ran out (nothing then ran half). */
 int sc_parallel_for(int threads, int64_t count, sc_task_fn fn, void *context);
 
+/* The same loop, but each thread claims its next task before it runs the
+ * current one and is told which it is (-1: none), so that it can bring the
+ * next task's data into cache while it computes. */
+typedef void (*sc_task_ahead_fn)(void *context, int64_t task, int64_t next, int thread);
+int sc_parallel_for_ahead(int threads, int64_t count, sc_task_ahead_fn fn, void *context);
+
 #endif

@@ -5,6 +5,7 @@
 #define SEPCONV_POINTWISE_GEMM_H
 
 #include "geometry.h"
+#include "memory.h"
 #include "parallel.h"
 #include "vec.h"
 
@@ -131,17 +132,22 @@ static inline void micro_tile(int64_t K, const float *A, int64_t lda, const floa
 
 /* out (rows x F, leading dimension F) from the tile's depthwise rows A
  * (lda = K, at least round_up(rows, SC_MR) rows) and the packed kernel;
- * `stream`: see micro_tile. */
+ * `stream`: see micro_tile. `ahead` (may be empty): memory the caller reads
+ * next, prefetched a few lines per micro-tile, so that the loads hide
+ * behind the arithmetic. */
 static void pointwise_tile(const sc_geometry *g, const float *A, int64_t lda, int64_t rows,
                            const float *packed, const float *bias_padded, int stream,
-                           float *out) {
+                           float *out, sc_span ahead) {
     const int64_t K = g->channels * g->multiplier, F = g->filters;
     const int64_t panels = (F + SC_NR - 1) / SC_NR;
+    const int64_t lines = (ahead.end - ahead.next) / SC_ALIGN + 1;
+    const int64_t per_tile = lines / (panels * ((rows + SC_MR - 1) / SC_MR)) + 1;
     for (int64_t j = 0; j < panels; j++) {
         const float *panel = packed + j * K * SC_NR;
         int64_t cols = F - j * SC_NR < SC_NR ? F - j * SC_NR : SC_NR;
         for (int64_t i = 0; i < rows; i += SC_MR) {
             int64_t block = rows - i < SC_MR ? rows - i : SC_MR;
+            prefetch_lines(&ahead, per_tile);
             micro_tile(K, A + i * lda, lda, panel, bias_padded + j * SC_NR, (int)g->activation,
                        stream, out + i * F + j * SC_NR, F, block, cols);
         }

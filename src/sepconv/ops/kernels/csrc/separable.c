@@ -30,15 +30,24 @@ typedef struct {
     int stream;      /* write the output past the caches */
 } separable_job;
 
-static void separable_task(void *context, int64_t task, int thread) {
+/* How many output pixels tile `task` has (0 for task -1). */
+static int64_t tile_count(const separable_job *job, int64_t task) {
+    const int64_t left = job->total - task * job->tile;
+    return task < 0 ? 0 : left < job->tile ? left : job->tile;
+}
+
+/* Tile `task`, the input of tile `next` (-1: none) prefetched during its
+ * pointwise step (the next depthwise step would otherwise wait on memory:
+ * 5-10% of the whole at 8x112x112x32 -> 64). */
+static void separable_task(void *context, int64_t task, int64_t next, int thread) {
     separable_job *job = (separable_job *)context;
     const sc_geometry *g = job->g;
     const int64_t K = g->channels * g->multiplier, first = task * job->tile;
-    const int64_t count = job->total - first < job->tile ? job->total - first : job->tile;
-    depthwise_batch_pixels(g, job->x, job->depthwise, first, count, job->scratch[thread], K, NONE,
-                           1);
+    const int64_t count = tile_count(job, task);
+    const sc_span ahead = input_rows_span(g, job->x, next * job->tile, tile_count(job, next));
+    depthwise_batch_pixels(g, job->x, job->depthwise, first, count, job->scratch[thread], K, NONE);
     pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
-                   job->out + first * g->filters);
+                   job->out + first * g->filters, ahead);
 }
 
 /* Returns 0, or -1 when out of memory (out is then unwritten). */
@@ -69,7 +78,7 @@ int sc_separable_forward(const sc_geometry *g, const float *x, const float *dept
         separable_job job = {g, x, depthwise, packed, bias_padded, out, scratch, tile,
                              g->batch * pixels,
                              g->batch * pixels * F * (int64_t)sizeof(float) > SC_STREAM_BYTES};
-        if (sc_parallel_for(threads, (job.total + tile - 1) / tile, separable_task, &job))
+        if (sc_parallel_for_ahead(threads, (job.total + tile - 1) / tile, separable_task, &job))
             goto done;
     }
     status = 0;
