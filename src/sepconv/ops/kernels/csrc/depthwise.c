@@ -156,9 +156,13 @@ int sc_depthwise_forward(const sc_geometry *g, const float *x, const float *kern
                         row_inputs_3x3(g, x, 0, 0, rows);
     if (!grouped) wide.group = 1;
     wide.width = wide.group * K;
-    /* tiles of about 256 KiB of output rows (with multiplier > 1, the tile
-     * buffer stays in L2 until it is reordered), whole groups */
-    const int64_t fits = (256 * 1024 / 4) / (K > 0 ? K : 1);
+    /* Tiles of about 1 MiB of output rows: each tile starts on rows nobody
+     * prefetched, so larger tiles wait less (4-14% faster from memory than
+     * 256 KiB), but no fewer than 8 per thread, for balance. With
+     * multiplier > 1, 256 KiB: the tile buffer stays in L2 until it is
+     * reordered. Whole groups. */
+    int64_t fits = ((g->multiplier > 1 ? 256 : 1024) * 1024 / 4) / (K > 0 ? K : 1);
+    if (fits > total / (8 * threads)) fits = total / (8 * threads);
     const int64_t tile = round_up(fits > 1 ? fits : 1, wide.group);
     int status = -1;
     float *packed = aligned(sizeof(float) * (size_t)(taps * K));
