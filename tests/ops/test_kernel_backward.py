@@ -17,7 +17,7 @@ import torch
 
 from sepconv.ops import kernels
 from sepconv.ops.kernels import build
-from test_kernels import ISAS, depthwise_only_reference, reference
+from test_kernels import ISAS, ROW_KERNEL_CASES, depthwise_only_reference, reference
 
 CASES = {
     # name: (N, H, W, C, kernel, M, F, strides, dilation, padding)
@@ -37,14 +37,7 @@ CASES = {
     "output 1x1 (same, stride 3)": (1, 2, 3, 3, (3, 3), 2, 2, (3, 3), (1, 1), "same"),
     "7x7 on a 3x3 input": (1, 3, 3, 8, (7, 7), 1, 7, (1, 1), (1, 1), "same"),
     "wide": (1, 5, 6, 130, (3, 3), 1, 150, (1, 1), (1, 1), "same"),
-    # 3x3 with horizontal stride and dilation 1 and C >= the vector length:
-    # the row kernels (forward recompute, input gradient, kernel gradient)
-    "row kernel, multiplier 2": (2, 6, 7, 20, (3, 3), 2, 24, (1, 1), (1, 1), "same"),
-    "row kernel, valid": (1, 5, 5, 16, (3, 3), 1, 16, (1, 1), (1, 1), "valid"),
-    "row kernel, 2x2 input": (1, 2, 2, 17, (3, 3), 1, 8, (1, 1), (1, 1), "same"),
-    "row kernel, one row": (1, 1, 4, 16, (3, 3), 1, 8, (1, 1), (1, 1), "same"),
-    "row kernel, vertical stride and dilation": (1, 9, 6, 24, (3, 3), 1, 8, (2, 1), (2, 1),
-                                                 "same"),
+    **ROW_KERNEL_CASES,
 }
 # K = 256: tiles of a few hundred output pixels, three per image of 20 x 37
 # (ending in the middle of rows), six in all over three threads (the second

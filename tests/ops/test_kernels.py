@@ -70,6 +70,18 @@ def run(lib, x, depthwise, pointwise, bias, strides, dilation, padding, activati
                                     activation=activation, lib=lib)
 
 
+# 3x3 with horizontal stride 1 and dilation 1 take the row kernels (when C
+# >= the vector length), in the forward passes and in the backward's
+# recompute and input gradient: multipliers, a last partial vector, edge
+# columns on both sides of one pixel pair, rows missing above or below.
+ROW_KERNEL_CASES = {
+    "row kernel, multiplier 2": (2, 6, 7, 20, (3, 3), 2, 24, (1, 1), (1, 1), "same"),
+    "row kernel, valid": (1, 5, 5, 16, (3, 3), 1, 16, (1, 1), (1, 1), "valid"),
+    "row kernel, 2x2 input": (1, 2, 2, 17, (3, 3), 1, 8, (1, 1), (1, 1), "same"),
+    "row kernel, one row": (1, 1, 4, 16, (3, 3), 1, 8, (1, 1), (1, 1), "same"),
+    "row kernel, vertical stride and dilation": (1, 9, 6, 24, (3, 3), 1, 8, (2, 1), (2, 1), "same"),
+}
+
 CASES = {
     # name: (N, H, W, C, kernel, M, F, strides, dilation, padding)
     "3x3 same": (2, 7, 9, 5, (3, 3), 1, 11, (1, 1), (1, 1), "same"),
@@ -84,14 +96,7 @@ CASES = {
     "wide": (1, 5, 6, 130, (3, 3), 1, 150, (1, 1), (1, 1), "same"),
     # K = 256: tiles of 192 output pixels, which end in the middle of a row of 37.
     "tiles split rows": (1, 20, 37, 256, (3, 3), 1, 40, (1, 1), (1, 1), "same"),
-    # 3x3 with horizontal stride 1 and dilation 1 take the row kernel (when
-    # C >= the vector length): multipliers, a last partial vector, edge
-    # columns on both sides of one pixel pair, rows missing above or below.
-    "row kernel, multiplier 2": (2, 6, 7, 20, (3, 3), 2, 24, (1, 1), (1, 1), "same"),
-    "row kernel, valid": (1, 5, 5, 16, (3, 3), 1, 16, (1, 1), (1, 1), "valid"),
-    "row kernel, 2x2 input": (1, 2, 2, 17, (3, 3), 1, 8, (1, 1), (1, 1), "same"),
-    "row kernel, one row": (1, 1, 4, 16, (3, 3), 1, 8, (1, 1), (1, 1), "same"),
-    "row kernel, vertical stride and dilation": (1, 9, 6, 24, (3, 3), 1, 8, (2, 1), (2, 1), "same"),
+    **ROW_KERNEL_CASES,
 }
 
 

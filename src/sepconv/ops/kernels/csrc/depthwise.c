@@ -68,14 +68,11 @@ static void depthwise_grouped(const sc_geometry *g, const float *x, const float 
         int64_t room = g->width - 2 + g->pad_left - ow, end = g->out_w - ow;
         if (room > end) room = end;
         if (room > first + count - q) room = first + count - q;
-        const float *rows[3];
-        const int mask =
-            ow >= g->pad_left && room >= n ? row_inputs_3x3(g, image, oh, ow, rows) : 0;
+        const float *rows[3], *ahead;
+        const int inside = ow >= g->pad_left && room >= n;
+        const int mask = inside ? row_inputs_3x3(g, image, oh, ow, rows, &ahead) : 0;
         if (mask) {
             const int64_t groups = room / n;
-            const int64_t next = oh * g->stride_h - g->pad_top + g->stride_h + 2 * g->dilation_h;
-            const float *ahead =
-                next < g->height ? image + (next * g->width + ow - g->pad_left + 1) * C : NULL;
             if (mask == 7)
                 row_3x3_groups(C, wide, rows, ahead, groups, out + q * C, streamed, 7);
             else if (mask == 6)
@@ -120,7 +117,7 @@ static void depthwise_task(void *context, int64_t task, int thread) {
     depthwise_job *job = (depthwise_job *)context;
     const sc_geometry *g = job->g;
     const int64_t K = g->channels * g->multiplier, first = task * job->tile;
-    const int64_t count = job->total - first < job->tile ? job->total - first : job->tile;
+    const int64_t count = sc_batch_tile_count(job->total, job->tile, task);
     float *out = job->out + first * K;
     if (job->wide.kernel) {
         depthwise_grouped(g, job->x, job->kernel, &job->wide, first, count, job->bias, job->out,
@@ -146,14 +143,14 @@ int sc_depthwise_forward(const sc_geometry *g, const float *x, const float *kern
      * rows are not, groups of pixels are (see depthwise_grouped) */
     const int stream = total * K * (int64_t)sizeof(float) > SC_STREAM_BYTES;
     const int aligned_rows = ((uintptr_t)out | (uintptr_t)(K * 4)) % (SC_VL * 4) == 0;
-    const float *rows[3];
+    const float *rows[3], *ahead;
     wide_pixels wide = {1, 0, NULL, NULL};
     while (wide.group * K % SC_VL) wide.group++;
     /* groups of more than 4 pixels (odd C) leave too few whole groups per
      * row to pay for themselves */
     const int grouped = stream && !aligned_rows && (uintptr_t)out % (SC_VL * 4) == 0 &&
                         wide.group <= 4 && g->multiplier == 1 && total > 0 &&
-                        row_inputs_3x3(g, x, 0, 0, rows);
+                        row_inputs_3x3(g, x, 0, 0, rows, &ahead);
     if (!grouped) wide.group = 1;
     wide.width = wide.group * K;
     /* Tiles of about 1 MiB of output rows: each tile starts on rows nobody

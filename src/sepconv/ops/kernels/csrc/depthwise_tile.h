@@ -246,10 +246,12 @@ static inline __attribute__((always_inline)) void row_3x3_unit_stride(
 /* Whether output row `oh` from column `ow` on can take the 3x3 row kernels
  * (horizontal stride and dilation 1, at least a vector of channels): then
  * rows[kh] points at kernel row kh's input for column ow (the middle tap),
- * and the result is the mask of the kernel rows inside the image (7, 6 or 3;
- * one row or none inside is left to the generic path). 0 otherwise. */
+ * *ahead at the next output row's last input row, same column (NULL past
+ * the image; the row kernels prefetch it), and the result is the mask of
+ * the kernel rows inside the image (7, 6 or 3; one row or none inside is
+ * left to the generic path). 0 otherwise. */
 static int row_inputs_3x3(const sc_geometry *g, const float *image, int64_t oh, int64_t ow,
-                          const float **rows) {
+                          const float **rows, const float **ahead) {
     const int64_t C = g->channels, W = g->width, H = g->height;
     if (g->kernel_h != 3 || g->kernel_w != 3 || g->stride_w != 1 || g->dilation_w != 1 ||
         C < SC_VL || W < 2)
@@ -262,6 +264,8 @@ static int row_inputs_3x3(const sc_geometry *g, const float *image, int64_t oh, 
         rows[kh] = inside ? image + (ih * W + left + 1) * C : image; /* read only when inside */
         mask |= inside << kh;
     }
+    const int64_t next = top + g->stride_h + 2 * g->dilation_h;
+    *ahead = next >= 0 && next < H ? image + (next * W + left + 1) * C : NULL;
     return mask == 7 || mask == 6 || mask == 3 ? mask : 0;
 }
 
@@ -271,17 +275,14 @@ static int row_inputs_3x3(const sc_geometry *g, const float *image, int64_t oh, 
 static int64_t row_segment_3x3(const sc_geometry *g, const float *image, const float *kernel_packed,
                                int64_t oh, int64_t ow, int64_t count, float *out, int64_t ld,
                                sc_epilogue e) {
-    const int64_t C = g->channels, W = g->width, H = g->height;
-    const float *rows[3];
-    const int mask = row_inputs_3x3(g, image, oh, ow, rows);
+    const int64_t C = g->channels, W = g->width;
+    const float *rows[3], *ahead;
+    const int mask = row_inputs_3x3(g, image, oh, ow, rows, &ahead);
     const int64_t left = ow - g->pad_left;
     int64_t seg = g->out_w - ow;
     if (seg > count) seg = count;
     const int lead = left < 0, trail = left + seg + 1 >= W;
     if (!mask || left < -1 || left + seg + 1 > W || (lead && trail && seg == 1)) return 0;
-    const int64_t next = oh * g->stride_h - g->pad_top + g->stride_h + 2 * g->dilation_h;
-    /* the next output row's last input row, at the same column */
-    const float *ahead = next >= 0 && next < H ? image + (next * W + left + 1) * C : NULL;
     for (int64_t m = 0; m < g->multiplier; m++) {
         const float *k = kernel_packed + m * 9 * C;
         float *o = out + m * C;

@@ -36,4 +36,12 @@ static inline sc_tile sc_tile_of(const sc_geometry *g, int64_t task, int64_t til
     return t;
 }
 
+/* How many output pixels tile `task` (-1: none) of a loop over tiles of
+ * `tile` pixels of the whole batch (`total` pixels) has: the last one may
+ * be short, and tile -1 has none. */
+static inline int64_t sc_batch_tile_count(int64_t total, int64_t tile, int64_t task) {
+    const int64_t left = total - task * tile;
+    return task < 0 ? 0 : left < tile ? left : tile;
+}
+
 #endif

@@ -30,12 +30,6 @@ typedef struct {
     int stream;      /* write the output past the caches */
 } separable_job;
 
-/* How many output pixels tile `task` has (0 for task -1). */
-static int64_t tile_count(const separable_job *job, int64_t task) {
-    const int64_t left = job->total - task * job->tile;
-    return task < 0 ? 0 : left < job->tile ? left : job->tile;
-}
-
 /* Tile `task`, the input of tile `next` (-1: none) prefetched during its
  * pointwise step (the next depthwise step would otherwise wait on memory:
  * 5-10% of the whole at 8x112x112x32 -> 64). */
@@ -43,8 +37,9 @@ static void separable_task(void *context, int64_t task, int64_t next, int thread
     separable_job *job = (separable_job *)context;
     const sc_geometry *g = job->g;
     const int64_t K = g->channels * g->multiplier, first = task * job->tile;
-    const int64_t count = tile_count(job, task);
-    const sc_span ahead = input_rows_span(g, job->x, next * job->tile, tile_count(job, next));
+    const int64_t count = sc_batch_tile_count(job->total, job->tile, task);
+    const sc_span ahead = input_rows_span(g, job->x, next * job->tile,
+                                          sc_batch_tile_count(job->total, job->tile, next));
     depthwise_batch_pixels(g, job->x, job->depthwise, first, count, job->scratch[thread], K, NONE);
     pointwise_tile(g, job->scratch[thread], K, count, job->packed, job->bias, job->stream,
                    job->out + first * g->filters, ahead);
