@@ -78,7 +78,8 @@ def to_torch_dtype(dtype) -> torch.dtype:
     >>> to_torch_dtype("bfloat16")
     torch.bfloat16
     """
-    return _TORCH_DTYPES[standardize_dtype(dtype)]
+    found = _TORCH_DTYPES.get(dtype) if type(dtype) is str else None  # every layer call
+    return found if found is not None else _TORCH_DTYPES[standardize_dtype(dtype)]
 
 
 def _parse_name(name, argument):

@@ -198,6 +198,23 @@ def test_no_bias_and_one_thread(isa, monkeypatch):
     torch.testing.assert_close(got.double(), expected, rtol=0, atol=1e-4)
 
 
+def test_geometry_is_reused_per_call_signature_and_thread_count(monkeypatch):
+    monkeypatch.setattr(kernels, "_GEOMETRIES", {})
+    x, depthwise = torch.randn(2, 7, 6, 3), torch.randn(3, 3, 3, 2)
+    geometry, out_shape = kernels._geometry(x, depthwise, 6, (2, 1), [1, 1], "same", None)
+    assert out_shape == (2, 4, 6, 6) and (geometry.out_h, geometry.pad_top) == (4, 1)
+    again, _ = kernels._geometry(x, depthwise, 6, [2, 1], (1, 1), "same", None)
+    assert again is geometry  # lists and tuples name the same call
+    threads = torch.get_num_threads()
+    assert geometry.threads == threads
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads + 1)
+    more, _ = kernels._geometry(x, depthwise, 6, (2, 1), (1, 1), "same", None)
+    assert more is not geometry and more.threads == threads + 1
+    monkeypatch.setattr(kernels, "_GEOMETRIES_KEPT", 1)
+    kernels._geometry(x, depthwise, 6, (1, 1), (1, 1), "valid", None)
+    assert len(kernels._GEOMETRIES) == 1  # bounded: cleared when full
+
+
 def layer_pair():
     layer = sepconv.layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2)
     x = torch.randn(2, 9, 9, 5)

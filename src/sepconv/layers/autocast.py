@@ -88,12 +88,15 @@ def autocast_for_call(layer, inputs, active_layers):
     ``active_layers``: the layers whose calls are in progress (``layer``
     included).
     """
+    if not any(is_mixed(other.dtype_policy) for other in active_layers):
+        return None  # the common case (no mixed layer running: whatever the autocast
+        # state, it is right), decided without touching the tensors
     device = _device_type(inputs)
     if device is None or not torch.amp.is_autocast_available(device):
         return None  # e.g. meta tensors during shape inference
     enabled = torch.is_autocast_enabled(device)
     if not enabled and not is_mixed(layer.dtype_policy):
-        return None  # the common case: float32 layers, no autocast
+        return None  # a float32 layer inside a mixed one, no autocast
     wanted = weights_dtype_in_call(layer)
     if wanted is not None:
         if enabled and torch.get_autocast_dtype(device) == wanted:

@@ -447,9 +447,10 @@ class Layer(torch.nn.Module):
     def _convert_inputs(self, inputs):
         """NumPy arrays and Python lists to tensors; floating ones to compute dtype."""
         if isinstance(inputs, torch.Tensor):  # the common case, without the generic walk
-            if self.autocast and inputs.is_floating_point():
+            dtype = inputs.dtype
+            if self.autocast and dtype.is_floating_point:
                 compute_dtype = dtype_policies.to_torch_dtype(self.compute_dtype)
-                if inputs.dtype != compute_dtype:
+                if dtype is not compute_dtype:
                     return inputs.to(compute_dtype)
             return inputs
         if isinstance(inputs, (list, tuple)) and not any(

@@ -351,7 +351,7 @@ def _kernel_geometry(inputs, tensors, kernel_size, strides, padding, dilation_ra
 
     if not kernels.enabled() or inputs.ndim != 4 or data_format != "channels_last":
         return None
-    if any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors):
+    if any(t.dtype is not torch.float32 or not t.is_cpu for t in tensors):
         return None
     if not inputs.is_contiguous() or padding not in ("same", "valid") or not kernels.usable():
         return None

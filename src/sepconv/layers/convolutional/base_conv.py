@@ -81,7 +81,10 @@ class ConvolutionBase(WeightOptions, Layer, metaclass=abc.ABCMeta):
         """``weight`` in the dtype the inputs have reached (the compute dtype:
         bfloat16 under "mixed_bfloat16"), as Keras autocasts its variables;
         no copy when they agree, and gradients still reach the weight."""
-        return weight if weight is None else weight.to(self._compute_torch_dtype())
+        if weight is None:
+            return None
+        dtype = self._compute_torch_dtype()
+        return weight if weight.dtype is dtype else weight.to(dtype)
 
     def _compute_torch_dtype(self):
         return dtype_policies.to_torch_dtype(self.compute_dtype)
@@ -120,7 +123,7 @@ class ConvolutionBase(WeightOptions, Layer, metaclass=abc.ABCMeta):
         )
 
     def call(self, inputs):
-        if not inputs.is_floating_point():
+        if not inputs.dtype.is_floating_point:
             raise TypeError(
                 f"Layer '{self.name}' computes in floating point: pass a float tensor "
                 f"(or a NumPy array, which is converted). Received: inputs.dtype={inputs.dtype}"

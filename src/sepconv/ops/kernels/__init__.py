@@ -156,18 +156,40 @@ def _library(lib):
     return lib
 
 
+# Geometries already built, by call signature: a network calls each layer on
+# the same shapes again and again, and building one costs more than the
+# lookup (tens of microseconds when the caches are cold, as they are after a
+# large convolution). Bounded: cleared when full.
+_GEOMETRIES: dict = {}
+_GEOMETRIES_KEPT = 512
+
+
 def _geometry(x, depthwise_kernel, filters, strides, dilation, padding, activation):
     """The C geometry of a depthwise step on ``x`` (N, H, W, C) with
-    ``depthwise_kernel`` (kh, kw, C, M), and the output's spatial size."""
-    n, h, w, c = x.shape
-    kh, kw, _, m = depthwise_kernel.shape
+    ``depthwise_kernel`` (kh, kw, C, M), and the output's shape (N, oh, ow,
+    ``filters``). The geometry is shared between calls: the kernels only
+    read it."""
+    key = (x.shape, depthwise_kernel.shape, filters, tuple(strides), tuple(dilation), padding,
+           activation, torch.get_num_threads())
+    found = _GEOMETRIES.get(key)
+    if found is None:
+        if len(_GEOMETRIES) >= _GEOMETRIES_KEPT:
+            _GEOMETRIES.clear()
+        found = _GEOMETRIES[key] = _new_geometry(*key)
+    return found
+
+
+def _new_geometry(x_shape, kernel_shape, filters, strides, dilation, padding, activation,
+                  threads):
+    n, h, w, c = x_shape
+    kh, kw, _, m = kernel_shape
     pads, out_size = [], []
     for length, k, s, d in zip((h, w), (kh, kw), strides, dilation):
         pads.append(padding_pair(length, k, s, padding, d)[0])
         out_size.append(conv_output_length(length, k, s, padding, d))
     geometry = Geometry(n, h, w, c, kh, kw, m, filters, *out_size, *strides, *dilation, *pads,
-                        ACTIVATIONS[activation], torch.get_num_threads())
-    return geometry, out_size
+                        ACTIVATIONS[activation], threads)
+    return geometry, (n, *out_size, filters)
 
 
 def _checked(status, out):
@@ -186,9 +208,9 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilat
     (N, oh, ow, F)."""
     lib = _library(lib)
     filters = pointwise_kernel.shape[-1]
-    geometry, out_size = _geometry(x, depthwise_kernel, filters, strides, dilation, padding,
-                                   activation)
-    out = torch.empty((x.shape[0], *out_size, filters), dtype=torch.float32)
+    geometry, out_shape = _geometry(x, depthwise_kernel, filters, strides, dilation, padding,
+                                    activation)
+    out = torch.empty(out_shape, dtype=torch.float32)
     status = _call(lib.sc_separable_forward, geometry, x, depthwise_kernel, pointwise_kernel,
                    bias, out)
     return _checked(status, out)
@@ -202,8 +224,8 @@ def depthwise_conv2d(x, kernel, bias, strides, dilation, padding, activation=Non
     ``c * M + m`` from ``kernel[..., c, m]`` as in Keras."""
     lib = _library(lib)
     channels = x.shape[-1] * kernel.shape[-1]
-    geometry, out_size = _geometry(x, kernel, channels, strides, dilation, padding, activation)
-    out = torch.empty((x.shape[0], *out_size, channels), dtype=torch.float32)
+    geometry, out_shape = _geometry(x, kernel, channels, strides, dilation, padding, activation)
+    out = torch.empty(out_shape, dtype=torch.float32)
     status = _call(lib.sc_depthwise_forward, geometry, x, kernel, bias, out)
     return _checked(status, out)
 
@@ -244,10 +266,11 @@ def separable_conv2d_backward(x, depthwise_kernel, pointwise_kernel, grad_out, s
     """
     lib = _library(lib)
     filters = pointwise_kernel.shape[-1]
-    geometry, out_size = _geometry(x, depthwise_kernel, filters, strides, dilation, padding, None)
+    geometry, out_shape = _geometry(x, depthwise_kernel, filters, strides, dilation, padding,
+                                    None)
     x, depthwise_kernel, pointwise_kernel = (
         x.contiguous(), depthwise_kernel.contiguous(), pointwise_kernel.contiguous())
-    grad_out = _grad_out(grad_out, (x.shape[0], *out_size, filters))
+    grad_out = _grad_out(grad_out, out_shape)
     grad_x = torch.empty_like(x) if needs_input_grad else None
     grad_depthwise = torch.empty_like(depthwise_kernel) if needs_depthwise_grad else None
     grad_pointwise = torch.empty_like(pointwise_kernel) if needs_pointwise_grad else None
@@ -276,9 +299,9 @@ def depthwise_conv2d_backward(x, kernel, grad_out, strides, dilation, padding,
     """
     lib = _library(lib)
     channels = x.shape[-1] * kernel.shape[-1]
-    geometry, out_size = _geometry(x, kernel, channels, strides, dilation, padding, None)
+    geometry, out_shape = _geometry(x, kernel, channels, strides, dilation, padding, None)
     x, kernel = x.contiguous(), kernel.contiguous()
-    grad_out = _grad_out(grad_out, (x.shape[0], *out_size, channels))
+    grad_out = _grad_out(grad_out, out_shape)
     grad_x = torch.empty_like(x) if needs_input_grad else None
     grad_kernel = torch.empty_like(kernel) if needs_kernel_grad else None
     grad_bias = torch.empty(channels, dtype=torch.float32) if needs_bias_grad else None
