@@ -17,7 +17,10 @@ Contenders on the same weights and input, their outputs checked against ours:
   ``--tf-python`` interpreter can import tensorflow.
 
 In-process contenders run interleaved, the order rotated each round; medians
-of ``--repeats`` calls. Prints a Markdown table and writes it with a JSON
+of ``--repeats`` calls. The roofline's yardsticks (sgemm peak, copy
+bandwidth) are measured at the start and again in every case's rounds, as
+two more steps of the rotation; the case's bound uses the latter
+(``--roofline-once``: the start-of-run figures). Prints a Markdown table and writes it with a JSON
 record to benchmarks/results/ (see benchmarks/README.md).
 
     python benchmarks/bench_separable.py                   # full run
@@ -61,6 +64,7 @@ from sepbench.timing import median, run_interleaved  # noqa: E402
 
 RESULTS_DIR = os.path.join(BENCH_DIR, "results")
 TOLERANCE = 1e-4  # max |peer - ours| / max |ours|, forward outputs and input gradients
+PROBE_GEMM, PROBE_COPY = "roofline_sgemm", "roofline_copy"  # steps beside the contenders
 
 
 def switch_kernels_on():
@@ -101,9 +105,12 @@ def _check(errors, name, value, reference, what):
 
 
 def bench_case(case, modes, repeats, warmup, roof, with_keras=True, tf=None, tf_why=None,
-               kernel_isa=None):
+               kernel_isa=None, probes=None):
     """Result rows (dicts, as in the JSON) of one case, one per mode: ``roof``
-    a measured Roofline; ``tf`` a TFKeras worker, or None and ``tf_why``."""
+    the Roofline measured at the start of the run; ``probes`` (or None: the
+    start-of-run figures serve) the roofline Probes, run in the contenders'
+    rounds to measure the peak and the bandwidth the case's bound uses;
+    ``tf`` a TFKeras worker, or None and ``tf_why``."""
     x, weights, grad_out = make_data(case)
     found, missing = build_all(case, weights, x, with_keras)
     if tf is None:
@@ -117,7 +124,9 @@ def bench_case(case, modes, repeats, warmup, roof, with_keras=True, tf=None, tf_
     rows = []
     for mode in modes:
         steps = {name: Step(contender, mode, grad_out) for name, contender in found.items()}
-        times = run_interleaved(steps, repeats, warmup)
+        probe_steps = {} if probes is None else {PROBE_GEMM: probes.gemm, PROBE_COPY: probes.copy}
+        times = run_interleaved({**steps, **probe_steps}, repeats, warmup)
+        case_roof = _case_roofline(times, probes, roof)
         path = path_of(steps["ours"], kernel_isa)
         if mode == "forward":
             errors = forward_errors
@@ -133,10 +142,23 @@ def bench_case(case, modes, repeats, warmup, roof, with_keras=True, tf=None, tf_
         rows.append({
             "case": case.as_dict(), "shape": case.shape_label, "mode": mode, "path": path,
             "median_ms": medians, "times_ms": times, "max_relative_error": errors,
-            "missing": dict(missing),
-            "summary": report.summarize(case, mode, medians, roof.peak_gflops, roof.copy_gbs),
+            "missing": dict(missing), "roofline": case_roof,
+            "summary": report.summarize(case, mode, medians, case_roof["peak_gflops"],
+                                        case_roof["copy_gbs"], roof.copy_gbs),
         })
     return rows
+
+
+def _case_roofline(times, probes, roof):
+    """The peak and bandwidth of one case's rounds (the probes' times popped
+    from ``times``), or the start-of-run figures when no probes ran."""
+    if probes is None:
+        return {"measured": "start of run", "peak_gflops": roof.peak_gflops,
+                "copy_gbs": roof.copy_gbs}
+    gemm_ms, copy_ms = times.pop(PROBE_GEMM), times.pop(PROBE_COPY)
+    return {"measured": "in the case's rounds",
+            "peak_gflops": probes.peak_gflops(median(gemm_ms)),
+            "copy_gbs": probes.copy_gbs(median(copy_ms)), "gemm_ms": gemm_ms, "copy_ms": copy_ms}
 
 
 def _shape(text):
@@ -169,7 +191,11 @@ def parse_args(argv=None):
     parser.add_argument("--gemm-size", type=int, default=2048, help="sgemm peak: matrix side")
     parser.add_argument("--copy-mib", type=int, default=256,
                         help="copy bandwidth: buffer MiB (keep it far above the L3 cache)")
-    parser.add_argument("--roofline-repeats", type=int, default=5)
+    parser.add_argument("--roofline-repeats", type=int, default=5,
+                        help="calls of each yardstick at the start of the run")
+    parser.add_argument("--roofline-once", action="store_true",
+                        help="every case's bound from the start-of-run roofline, instead of "
+                             "the yardsticks run in each case's rounds")
     parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
     args = parser.parse_args(argv)
     args.kinds = [k.strip() for k in args.cases.split(",") if k.strip()]
@@ -198,7 +224,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     kernels = switch_kernels_on()
-    roof = roofline.measure(args.gemm_size, args.copy_mib, args.roofline_repeats)
+    probes = roofline.Probes(args.gemm_size, args.copy_mib)
+    roof = roofline.measure(repeats=args.roofline_repeats, probes=probes)
     print(f"roofline: {roof.peak_gflops:.1f} GFLOP/s, {roof.copy_gbs:.1f} GB/s", flush=True)
     tf, tf_why = (None, "switched off (--no-tf)") if args.no_tf else \
         TFKeras.start(args.tf_python, threads)
@@ -208,7 +235,8 @@ def main(argv=None):
             for shape in args.shape_list:
                 case = Case(kind, *shape)
                 rows += bench_case(case, args.modes, args.repeats, args.warmup, roof,
-                                   not args.no_keras, tf, tf_why, kernels["isa"])
+                                   not args.no_keras, tf, tf_why, kernels["isa"],
+                                   None if args.roofline_once else probes)
                 print(f"done {kind} {case.shape_label}", flush=True)
         tf_info = dict(tf.info) if tf is not None else {"why": tf_why}
     finally:
@@ -226,7 +254,7 @@ def main(argv=None):
         "python": sys.version.split()[0], "torch": torch.__version__, "keras": keras_version,
         "threads": threads, "kernels": kernels, "tf_keras": tf_info,
         "repeats": args.repeats, "warmup": args.warmup, "tolerance": TOLERANCE,
-        "roofline": vars(roof), "results": rows,
+        "roofline": vars(roof), "roofline_per_case": not args.roofline_once, "results": rows,
     }
     text = report.header(record) + "\n\n" + report.markdown(rows)
     print("\n" + text)

@@ -13,9 +13,11 @@ LABELS = {"ours": "ours", "torch_nchw": "torch NCHW", "torch_cl": "torch CL",
           "keras_torch": "keras-torch", "tf_keras": "tf-keras"}
 
 
-def summarize(case, mode, medians, peak_gflops, copy_gbs):
+def summarize(case, mode, medians, peak_gflops, copy_gbs, start_copy_gbs=None):
     """Derived figures of one case and mode from the contenders' median ms
-    (``medians``: name -> ms; a peer that did not run is absent or None)."""
+    (``medians``: name -> ms; a peer that did not run is absent or None),
+    the sgemm peak and the copy bandwidth of the bound, and (depthwise) the
+    copy bandwidth measured at the start of the run, for comparison."""
     ours = medians["ours"]
     peers = {name: medians[name] for name in PEERS if medians.get(name) is not None}
     fastest = min(peers, key=peers.get) if peers else None
@@ -36,6 +38,8 @@ def summarize(case, mode, medians, peak_gflops, copy_gbs):
         achieved = byte_count / (ours * 1e-3) / 1e9
         row["ours_gbs"] = achieved
         row["fraction_of_copy_bandwidth"] = achieved / copy_gbs
+        if start_copy_gbs is not None:
+            row["fraction_of_start_of_run_copy_bandwidth"] = achieved / start_copy_gbs
     return row
 
 
@@ -49,8 +53,9 @@ def markdown(rows):
     """The table: one line per result row (dicts as in the JSON's ``results``)."""
     lines = [
         "| case | N,H,W,C→F | mode | path | ours ms | torch NCHW | torch CL | keras-torch | "
-        "tf-keras | fastest peer | peer/ours | bound ms | ours/bound | BW % copy |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "tf-keras | fastest peer | peer/ours | peak GFLOP/s | copy GB/s | bound ms | ours/bound | "
+        "BW % copy |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         med, s = row["median_ms"], row["summary"]
@@ -60,7 +65,9 @@ def markdown(rows):
         lines.append(
             f"| {row['case']['kind']} | {row['shape']} | {row['mode']} | {row['path']} | "
             + " | ".join(_ms(med.get(name)) for name in ("ours", *PEERS))
-            + f" | {fastest} | {ratio} | {_ms(s['bound_ms'])} | {s['ours_over_bound']:.2f} | "
+            + f" | {fastest} | {ratio} | {row['roofline']['peak_gflops']:.0f} | "
+            + f"{row['roofline']['copy_gbs']:.1f} | {_ms(s['bound_ms'])} | "
+            + f"{s['ours_over_bound']:.2f} | "
             + ("" if bandwidth is None else f"{100 * bandwidth:.0f}%") + " |")
     return "\n".join(lines)
 
@@ -76,9 +83,11 @@ def header(record):
         + (f"tensorflow {tf['tensorflow']}" if tf.get("tensorflow") else f"n/a ({tf['why']})"),
         f"ours: sepconv layers, C kernels switched on, path {kernels['path']}; "
         f"median of {record['repeats']} (after {record['warmup']} warm-up)",
-        f"roofline: sgemm peak {roof['peak_gflops']:.1f} GFLOP/s "
+        f"roofline at the start of the run: sgemm peak {roof['peak_gflops']:.1f} GFLOP/s "
         f"(torch.mm {roof['gemm_size']}^2), copy bandwidth {roof['copy_gbs']:.1f} GB/s "
-        f"(read + written, {roof['copy_mib']} MiB buffer)",
+        f"(read + written, {roof['copy_mib']} MiB buffer); each row's bound uses "
+        + ("the same yardsticks run in that case's rounds (peak, copy columns)"
+           if record.get("roofline_per_case") else "these (--roofline-once)"),
         "peer/ours > 1: we are faster; ours/bound: 1 = at the roofline; "
         "BW % copy (depthwise): our bytes / time as a share of copy bandwidth",
     ])

@@ -2,6 +2,13 @@
 run, and per case the FLOPs, the minimum bytes and the bound
 max(FLOPs / peak, bytes / bandwidth).
 
+The peak and the bandwidth are measured at the start of the run
+(:func:`measure`) and again inside each case's timed rounds (the
+:class:`Probes` run interleaved with the contenders, one call each per
+round): the machine's speed drifts by tens of percent within minutes, and a
+yardstick measured minutes before a case does not describe the conditions
+the case ran under. The per-case figures set that case's bound.
+
 Cost model (float32, stride 1 'same', so every output pixel sees all taps;
 a multiply-add counts 2 FLOPs, a bias add 1):
 
@@ -68,43 +75,59 @@ class Roofline:
     copy_ms: list
 
 
-def _median_ms(fn, repeats):
-    fn()  # warm-up: first touch of the pages, library start-up
-    times = []
-    for _ in range(repeats):
+class Probes:
+    """The two yardsticks as zero-argument callables returning the seconds of
+    one call (as the contenders' steps, see :mod:`sepbench.timing`), on
+    buffers allocated once: ``torch.mm`` of two ``gemm_size``-square float32
+    matrices (2*n^3 FLOPs) and ``copy_`` of a ``copy_mib`` MiB buffer into
+    another (bytes read plus bytes written), on ``torch.get_num_threads()``
+    threads."""
+
+    def __init__(self, gemm_size=2048, copy_mib=256):
+        import torch
+
+        self.gemm_size, self.copy_mib = gemm_size, copy_mib
+        self._a, self._b = torch.randn(gemm_size, gemm_size), torch.randn(gemm_size, gemm_size)
+        self._product = torch.empty(gemm_size, gemm_size)
+        self._src = torch.ones(copy_mib * 2**20 // FLOAT_BYTES)
+        self._dst = torch.empty_like(self._src)
+        self.gemm(), self.copy()  # first touch of the pages, library start-up
+
+    def gemm(self) -> float:
+        import torch
+
         start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times), times
+        torch.mm(self._a, self._b, out=self._product)
+        return time.perf_counter() - start
+
+    def copy(self) -> float:
+        start = time.perf_counter()
+        self._dst.copy_(self._src)
+        return time.perf_counter() - start
+
+    def peak_gflops(self, gemm_ms) -> float:
+        """sgemm GFLOP/s of a median ``gemm`` call of ``gemm_ms``."""
+        return 2 * self.gemm_size**3 / (gemm_ms * 1e-3) / 1e9
+
+    def copy_gbs(self, copy_ms) -> float:
+        """Copy GB/s (read + written) of a median ``copy`` call of ``copy_ms``."""
+        return 2 * self.copy_mib * 2**20 / (copy_ms * 1e-3) / 1e9
 
 
-def _gemm(size, repeats):
+def _times_ms(fn, repeats):
+    return [fn() * 1e3 for _ in range(repeats)]
+
+
+def measure(gemm_size=2048, copy_mib=256, repeats=5, probes=None) -> Roofline:
+    """The peak and the bandwidth (see :class:`Probes`), medians of
+    ``repeats`` calls each, one after the other."""
     import torch
 
-    a, b, out = torch.randn(size, size), torch.randn(size, size), torch.empty(size, size)
-    return _median_ms(lambda: torch.mm(a, b, out=out), repeats)
-
-
-def _copy(nbytes, repeats):
-    import torch
-
-    src = torch.ones(nbytes // FLOAT_BYTES)
-    dst = torch.empty_like(src)
-    return _median_ms(lambda: dst.copy_(src), repeats)
-
-
-def measure(gemm_size=2048, copy_mib=256, repeats=5) -> Roofline:
-    """sgemm peak: ``torch.mm`` of two ``gemm_size``-square float32 matrices
-    (2*n^3 FLOPs); copy bandwidth: ``copy_`` of a ``copy_mib`` MiB buffer
-    into another, counting bytes read plus bytes written. Both on
-    ``torch.get_num_threads()`` threads, medians of ``repeats`` calls."""
-    import torch
-
-    gemm_ms, gemm_times = _gemm(gemm_size, repeats)
-    nbytes = copy_mib * 2**20
-    copy_ms, copy_times = _copy(nbytes, repeats)
+    probes = probes or Probes(gemm_size, copy_mib)
+    gemm_times = _times_ms(probes.gemm, repeats)
+    copy_times = _times_ms(probes.copy, repeats)
     return Roofline(
-        peak_gflops=2 * gemm_size**3 / (gemm_ms * 1e-3) / 1e9,
-        copy_gbs=2 * nbytes / (copy_ms * 1e-3) / 1e9,
-        threads=torch.get_num_threads(), gemm_size=gemm_size, copy_mib=copy_mib,
+        peak_gflops=probes.peak_gflops(statistics.median(gemm_times)),
+        copy_gbs=probes.copy_gbs(statistics.median(copy_times)),
+        threads=torch.get_num_threads(), gemm_size=probes.gemm_size, copy_mib=probes.copy_mib,
         repeats=repeats, gemm_ms=gemm_times, copy_ms=copy_times)

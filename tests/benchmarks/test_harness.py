@@ -102,10 +102,39 @@ def test_summary_fastest_peer_bound_and_bandwidth_fractions():
     assert s["fraction_of_bound"] == pytest.approx(0.5)
     assert s["ours_gbs"] == pytest.approx(0.05)
     assert s["fraction_of_copy_bandwidth"] == pytest.approx(0.5)
+    assert "fraction_of_start_of_run_copy_bandwidth" not in s
+    # Against a start-of-run copy bandwidth of 0.2 GB/s, the same 0.05 GB/s is a quarter.
+    start = report.summarize(case, "forward", medians, 1.0, 0.1, start_copy_gbs=0.2)
+    assert start["fraction_of_start_of_run_copy_bandwidth"] == pytest.approx(0.25)
+    assert start["fraction_of_copy_bandwidth"] == pytest.approx(0.5)
     pointwise = report.summarize(Case("pointwise", N, H, W, C, F), "forward",
                                  {"ours": 1.0}, peak_gflops=1.0, copy_gbs=0.1)
     assert pointwise["fastest_peer"] is None and pointwise["peer_over_ours"] is None
     assert "fraction_of_copy_bandwidth" not in pointwise
+
+
+def test_probes_turn_median_times_into_peak_and_bandwidth():
+    probes = roofline.Probes(gemm_size=8, copy_mib=1)
+    assert probes.gemm() > 0 and probes.copy() > 0
+    # 2 * 8^3 = 1024 FLOPs in 1 us = 1.024 GFLOP/s; 2 MiB moved in 1 ms = 2.097 GB/s.
+    assert probes.peak_gflops(1e-3) == pytest.approx(1.024)
+    assert probes.copy_gbs(1.0) == pytest.approx(2 * 2**20 / 1e6)
+    roof = roofline.measure(repeats=3, probes=probes)
+    assert (roof.gemm_size, roof.copy_mib, len(roof.gemm_ms), len(roof.copy_ms)) == (8, 1, 3, 3)
+
+
+def test_case_roofline_from_the_probes_rounds_or_the_start_of_run():
+    probes = roofline.Probes(gemm_size=8, copy_mib=1)
+    start = roofline.measure(repeats=1, probes=probes)
+    times = {"ours": [1.0], bench_separable.PROBE_GEMM: [2e-3, 1e-3, 4e-3],
+             bench_separable.PROBE_COPY: [1.0, 2.0, 0.5]}
+    figures = bench_separable._case_roofline(times, probes, start)
+    assert times == {"ours": [1.0]}  # the probes are not contenders
+    assert figures["peak_gflops"] == pytest.approx(probes.peak_gflops(2e-3))
+    assert figures["copy_gbs"] == pytest.approx(probes.copy_gbs(1.0))
+    assert figures["measured"] == "in the case's rounds"
+    once = bench_separable._case_roofline({"ours": [1.0]}, None, start)
+    assert (once["peak_gflops"], once["copy_gbs"]) == (start.peak_gflops, start.copy_gbs)
 
 
 def test_run_interleaved_rotates_the_order_and_drops_warmup():
@@ -178,11 +207,17 @@ def test_tiny_run_writes_the_table_and_json(tmp_path, restore_settings, capsys):
     assert record["threads"] == 1
     assert record["kernels"]["path"] == (kernels.isa() if kernels.usable() else "pytorch")
     assert record["roofline"]["peak_gflops"] > 0 and record["roofline"]["copy_gbs"] > 0
+    assert record["roofline_per_case"] is True
     rows = record["results"]
     assert [(r["case"]["kind"], r["mode"]) for r in rows] == [(k, m) for k in KINDS for m in MODES]
     for row in rows:
         assert set(row["median_ms"]) == {"ours", "torch_nchw", "torch_cl", "keras_torch"}
         assert all(len(ts) == 1 for ts in row["times_ms"].values())
+        assert row["roofline"]["measured"] == "in the case's rounds"
+        assert len(row["roofline"]["gemm_ms"]) == len(row["roofline"]["copy_ms"]) == 1
+        assert row["summary"]["bound_ms"] == pytest.approx(roofline.bound_ms(
+            row["summary"]["flops"], row["summary"]["min_bytes"],
+            row["roofline"]["peak_gflops"], row["roofline"]["copy_gbs"]))
         assert row["missing"] == {"tf_keras": "switched off (--no-tf)"}
         assert max(row["max_relative_error"].values()) <= bench_separable.TOLERANCE
         case = Case(**row["case"])
@@ -198,3 +233,17 @@ def test_tiny_run_writes_the_table_and_json(tmp_path, restore_settings, capsys):
     assert all(line.count("|") == lines[0].count("|") for line in lines)
     assert "| depthwise | 2x6x5x4→4 | forward |" in table
     assert "| tf-keras |" in lines[0] and all("| n/a | " in line for line in lines[1:])
+
+
+def test_roofline_once_bounds_every_row_by_the_start_of_run_figures(tmp_path, restore_settings):
+    record = bench_separable.main([
+        "--shape", "1,4,4,4,4", "--cases", "depthwise", "--forward-only", "--repeats", "1",
+        "--warmup", "0", "--no-tf", "--no-keras", "--gemm-size", "16", "--copy-mib", "1",
+        "--roofline-repeats", "1", "--roofline-once", "--out", str(tmp_path / "once.json")])
+    [row] = record["results"]
+    assert record["roofline_per_case"] is False
+    assert row["roofline"] == {"measured": "start of run",
+                               "peak_gflops": record["roofline"]["peak_gflops"],
+                               "copy_gbs": record["roofline"]["copy_gbs"]}
+    assert set(row["times_ms"]) == {"ours", "torch_nchw", "torch_cl"}
+    assert "(--roofline-once)" in (tmp_path / "once.md").read_text()
