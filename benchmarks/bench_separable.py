@@ -16,10 +16,10 @@ Contenders on the same weights and input, their outputs checked against ours:
 * tf-keras: Keras 3 on the tensorflow backend, in a worker process, when the
   ``--tf-python`` interpreter can import tensorflow.
 
-In-process contenders run interleaved, the order rotated each round; medians
-of ``--repeats`` calls. The roofline's yardsticks (sgemm peak, copy
-bandwidth) are measured at the start and again in every case's rounds, as
-two more steps of the rotation; the case's bound uses the latter
+In-process contenders run interleaved, in a fresh seeded random order each
+round; medians of ``--repeats`` calls. The roofline's yardsticks (sgemm
+peak, copy bandwidth) are measured at the start and again in every case's
+rounds, as two more steps of the rounds; the case's bound uses the latter
 (``--roofline-once``: the start-of-run figures). Prints a Markdown table and writes it with a JSON
 record to benchmarks/results/ (see benchmarks/README.md).
 

@@ -137,7 +137,7 @@ def test_case_roofline_from_the_probes_rounds_or_the_start_of_run():
     assert (once["peak_gflops"], once["copy_gbs"]) == (start.peak_gflops, start.copy_gbs)
 
 
-def test_run_interleaved_rotates_the_order_and_drops_warmup():
+def test_run_interleaved_shuffles_each_round_and_drops_warmup():
     calls = []
 
     def step(name):
@@ -146,9 +146,20 @@ def test_run_interleaved_rotates_the_order_and_drops_warmup():
             return len(calls) / 1e3  # seconds = position of the call, in ms
         return call
 
-    times = timing.run_interleaved({n: step(n) for n in "abc"}, repeats=2, warmup=1)
-    assert calls == list("abc" "bca" "cab")
-    assert times == {"a": [6.0, 8.0], "b": [4.0, 9.0], "c": [5.0, 7.0]}
+    steps = {n: step(n) for n in "abcd"}
+    times = timing.run_interleaved(steps, repeats=40, warmup=1)
+    rounds = [calls[i:i + 4] for i in range(0, len(calls), 4)]
+    assert len(rounds) == 41 and all(sorted(r) == list("abcd") for r in rounds)
+    # The warm-up round is dropped; each time is the call's position, in ms.
+    assert times == {n: [float(i + 1) for i in range(4, len(calls)) if calls[i] == n]
+                     for n in "abcd"}
+    # No contender always follows the same one (a rotation would: a after d).
+    before = {n: {calls[i - 1] for i in range(1, len(calls)) if calls[i] == n} for n in "abcd"}
+    assert all(set("abcd") - {n} <= predecessors for n, predecessors in before.items())
+    calls_first = list(calls)
+    calls.clear()
+    timing.run_interleaved(steps, repeats=40, warmup=1)
+    assert calls == calls_first  # seeded: the same orders again
 
 
 @pytest.mark.parametrize("kind", KINDS)
