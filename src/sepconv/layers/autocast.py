@@ -88,7 +88,10 @@ def autocast_for_call(layer, inputs, active_layers):
     ``active_layers``: the layers whose calls are in progress (``layer``
     included).
     """
-    if not any(is_mixed(other.dtype_policy) for other in active_layers):
+    for other in active_layers:  # a loop, not a generator: every layer call runs this
+        if is_mixed(other.dtype_policy):
+            break
+    else:
         return None  # the common case (no mixed layer running: whatever the autocast
         # state, it is right), decided without touching the tensors
     device = _device_type(inputs)

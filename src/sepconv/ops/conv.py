@@ -53,7 +53,10 @@ def _tuple(value, n, name):
         if value >= 1:
             return (value,) * n
     elif type(value) is tuple and len(value) == n:
-        if all(type(v) is int and v >= 1 for v in value):
+        for v in value:  # a loop, not a generator: every layer call runs this
+            if type(v) is not int or v < 1:
+                break
+        else:
             return value
     return standardize_tuple(value, n, name)
 
@@ -351,15 +354,17 @@ def _kernel_geometry(inputs, tensors, kernel_size, strides, padding, dilation_ra
 
     if not kernels.enabled() or inputs.ndim != 4 or data_format != "channels_last":
         return None
-    if any(t.dtype is not torch.float32 or not t.is_cpu for t in tensors):
-        return None
+    for t in tensors:  # loops, not generators, here: every layer call runs this
+        if t.dtype is not torch.float32 or not t.is_cpu:
+            return None
     if not inputs.is_contiguous() or padding not in ("same", "valid") or not kernels.usable():
         return None
     strides = _tuple(strides, 2, "strides")
     dilation = _tuple(dilation_rate, 2, "dilation_rate")
-    if any(conv_output_length(n, k, s, padding, d) < 1 for n, k, s, d
-           in zip(inputs.shape[1:3], kernel_size, strides, dilation)):
-        return None  # the PyTorch path raises the error
+    for axis in (0, 1):
+        if conv_output_length(inputs.shape[axis + 1], kernel_size[axis], strides[axis], padding,
+                              dilation[axis]) < 1:
+            return None  # the PyTorch path raises the error
     return strides, dilation
 
 
@@ -405,7 +410,10 @@ def _differentiable(tensors, plain, operator):
     """``plain`` (the kernel called directly) when no gradient is wanted and
     nothing is being compiled, else ``operator`` (its torch.library operator:
     autograd runs the backward kernel, torch.compile traces it)."""
-    if torch.compiler.is_compiling() or (
-            torch.is_grad_enabled() and any(t.requires_grad for t in tensors)):
+    if torch.compiler.is_compiling():
         return operator
+    if torch.is_grad_enabled():
+        for t in tensors:
+            if t.requires_grad:
+                return operator
     return plain

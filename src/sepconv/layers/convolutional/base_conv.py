@@ -77,14 +77,16 @@ class ConvolutionBase(WeightOptions, Layer, metaclass=abc.ABCMeta):
     def convolve(self, inputs):
         """The family's ``sepconv.ops`` call, bias included."""
 
-    def _computed(self, weight):
-        """``weight`` in the dtype the inputs have reached (the compute dtype:
-        bfloat16 under "mixed_bfloat16"), as Keras autocasts its variables;
-        no copy when they agree, and gradients still reach the weight."""
-        if weight is None:
-            return None
+    def _computed(self, *weights):
+        """The ``weights`` (None stays None), as a list, in the dtype the
+        inputs have reached (the compute dtype: bfloat16 under
+        "mixed_bfloat16"), as Keras autocasts its variables; no copy when
+        they agree, and gradients still reach the weights."""
         dtype = self._compute_torch_dtype()
-        return weight if weight.dtype is dtype else weight.to(dtype)
+        cast = []
+        for weight in weights:  # a loop, not a generator: this runs on every call
+            cast.append(weight if weight is None or weight.dtype is dtype else weight.to(dtype))
+        return cast
 
     def _compute_torch_dtype(self):
         return dtype_policies.to_torch_dtype(self.compute_dtype)
@@ -129,8 +131,9 @@ class ConvolutionBase(WeightOptions, Layer, metaclass=abc.ABCMeta):
                 f"(or a NumPy array, which is converted). Received: inputs.dtype={inputs.dtype}"
             )
         outputs = self.convolve(inputs)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
+        activation = self.activation
+        if activation is not None and activation is not activations.linear:
+            outputs = activation(outputs)
         return outputs
 
     def get_config(self):
@@ -218,10 +221,11 @@ class BaseConv(ConvolutionBase):
         self.add_bias(self.filters)
 
     def convolve(self, inputs):
+        kernel, bias = self._computed(self.kernel, self.bias)
         return ops.conv(
             inputs,
-            self._computed(self.kernel),
-            self._computed(self.bias),
+            kernel,
+            bias,
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,

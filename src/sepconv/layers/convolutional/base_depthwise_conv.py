@@ -72,10 +72,11 @@ class BaseDepthwiseConv(ConvolutionBase):
         self.add_bias(input_channels * self.depth_multiplier)
 
     def convolve(self, inputs):
+        kernel, bias = self._computed(self.kernel, self.bias)
         return ops.depthwise_conv(
             inputs,
-            self._computed(self.kernel),
-            self._computed(self.bias),
+            kernel,
+            bias,
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,

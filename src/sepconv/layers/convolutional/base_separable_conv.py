@@ -85,11 +85,13 @@ class BaseSeparableConv(ConvolutionBase):
         self.add_bias(self.filters)
 
     def convolve(self, inputs):
+        depthwise_kernel, pointwise_kernel, bias = self._computed(
+            self.depthwise_kernel, self.pointwise_kernel, self.bias)
         return ops.separable_conv(
             inputs,
-            self._computed(self.depthwise_kernel),
-            self._computed(self.pointwise_kernel),
-            self._computed(self.bias),
+            depthwise_kernel,
+            pointwise_kernel,
+            bias,
             strides=self.strides,
             padding=self.padding,
             dilation_rate=self.dilation_rate,

@@ -233,8 +233,10 @@ def depthwise_conv2d(x, kernel, bias, strides, dilation, padding, activation=Non
 def _call(function, geometry, *tensors):
     """A kernel entry point (its arguments declared as pointers by
     :func:`build.load`) on ``geometry`` and the tensors' buffers (None: NULL)."""
-    return function(ctypes.byref(geometry),
-                    *(None if t is None else t.data_ptr() for t in tensors))
+    pointers = [ctypes.byref(geometry)]
+    for t in tensors:  # a loop, not a generator: every layer call runs this
+        pointers.append(None if t is None else t.data_ptr())
+    return function(*pointers)
 
 
 def _grad_out(grad_out, expected):
