@@ -37,6 +37,8 @@ CASES = {
     "output 1x1 (same, stride 3)": (1, 2, 3, 3, (3, 3), 2, 2, (3, 3), (1, 1), "same"),
     "7x7 on a 3x3 input": (1, 3, 3, 8, (7, 7), 1, 7, (1, 1), (1, 1), "same"),
     "wide": (1, 5, 6, 130, (3, 3), 1, 150, (1, 1), (1, 1), "same"),
+    # 512-byte pixels: the kernel gradient pixel by pixel, not row by row.
+    "128 channels, multiplier 2": (1, 5, 6, 128, (3, 3), 2, 16, (1, 1), (1, 1), "same"),
     **ROW_KERNEL_CASES,
 }
 # K = 256: tiles of a few hundred output pixels, three per image of 20 x 37
