@@ -958,6 +958,9 @@ class Layer(torch.nn.Module):
             prop = getattr(type(self), name, None)
             if isinstance(prop, property):
                 prop.fget(self)
+        parameters = self.__dict__.get("_parameters")  # weights: every call reads them
+        if parameters is not None and name in parameters:
+            return parameters[name]
         return super().__getattr__(name)
 
     def _node_value(self, node_index, kind, shapes=False):

@@ -210,7 +210,7 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias, strides, dilat
     filters = pointwise_kernel.shape[-1]
     geometry, out_shape = _geometry(x, depthwise_kernel, filters, strides, dilation, padding,
                                     activation)
-    out = torch.empty(out_shape, dtype=torch.float32)
+    out = x.new_empty(out_shape)  # float32 on the CPU, as x
     status = _call(lib.sc_separable_forward, geometry, x, depthwise_kernel, pointwise_kernel,
                    bias, out)
     return _checked(status, out)
@@ -225,7 +225,7 @@ def depthwise_conv2d(x, kernel, bias, strides, dilation, padding, activation=Non
     lib = _library(lib)
     channels = x.shape[-1] * kernel.shape[-1]
     geometry, out_shape = _geometry(x, kernel, channels, strides, dilation, padding, activation)
-    out = torch.empty(out_shape, dtype=torch.float32)
+    out = x.new_empty(out_shape)  # float32 on the CPU, as x
     status = _call(lib.sc_depthwise_forward, geometry, x, kernel, bias, out)
     return _checked(status, out)
 
