@@ -238,29 +238,24 @@ static void add_depthwise_grad_3x3_rows(const sc_geometry *g, const float *image
                                         int64_t full, const float *zeros, const float **taps_of) {
     const int64_t C = g->channels, M = g->multiplier, K = C * M;
     for (int64_t i = 0; i < count;) {
-        const int64_t oh = (first + i) / g->out_w, ow = (first + i) % g->out_w;
-        int64_t seg = g->out_w - ow;
-        if (seg > count - i) seg = count - i;
-        const float *rows[3], *ahead; /* ahead: unused here */
-        const int mask = row_inputs_3x3(g, image, oh, ow, rows, &ahead);
-        const int64_t left = ow - g->pad_left;
-        const int lead = left < 0, trail = left + seg + 1 >= g->width;
-        if (!mask || left < -1 || left + seg + 1 > g->width || (lead && trail && seg == 1)) {
-            add_depthwise_grad_3x3(g, image, first + i, seg, dD + i * K, acc, full, zeros,
+        const row_segment s =
+            row_segment_at(g, image, (first + i) / g->out_w, (first + i) % g->out_w, count - i);
+        if (!s.mask) {
+            add_depthwise_grad_3x3(g, image, first + i, s.count, dD + i * K, acc, full, zeros,
                                    taps_of);
         } else {
             for (int64_t m = 0; m < M; m++) {
                 const float *d = dD + i * K + m * C;
                 float *a = acc + m * C;
-                if (mask == 7)
-                    row_grad_3x3(C, K, rows, d, seg, lead, trail, a, full, 7);
-                else if (mask == 6)
-                    row_grad_3x3(C, K, rows, d, seg, lead, trail, a, full, 6);
+                if (s.mask == 7)
+                    row_grad_3x3(C, K, s.rows, d, s.count, s.lead, s.trail, a, full, 7);
+                else if (s.mask == 6)
+                    row_grad_3x3(C, K, s.rows, d, s.count, s.lead, s.trail, a, full, 6);
                 else
-                    row_grad_3x3(C, K, rows, d, seg, lead, trail, a, full, 3);
+                    row_grad_3x3(C, K, s.rows, d, s.count, s.lead, s.trail, a, full, 3);
             }
         }
-        i += seg;
+        i += s.count;
     }
 }
 

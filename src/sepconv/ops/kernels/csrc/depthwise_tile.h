@@ -269,31 +269,51 @@ static int row_inputs_3x3(const sc_geometry *g, const float *image, int64_t oh, 
     return mask == 7 || mask == 6 || mask == 3 ? mask : 0;
 }
 
+/* A segment of one output row for the 3x3 row kernels: its `count`
+ * pixels, `rows`, `ahead` and `mask` as from row_inputs_3x3 (mask 0: the
+ * row kernels do not take it), `lead` / `trail` as for
+ * row_3x3_unit_stride. */
+typedef struct {
+    const float *rows[3], *ahead;
+    int64_t count;
+    int mask, lead, trail;
+} row_segment;
+
+/* The segment of output row `oh` from column `ow` to the row's end, at most
+ * `limit` pixels. */
+static row_segment row_segment_at(const sc_geometry *g, const float *image, int64_t oh,
+                                  int64_t ow, int64_t limit) {
+    row_segment s;
+    s.count = g->out_w - ow < limit ? g->out_w - ow : limit;
+    s.mask = row_inputs_3x3(g, image, oh, ow, s.rows, &s.ahead);
+    const int64_t left = ow - g->pad_left;
+    s.lead = left < 0;
+    s.trail = left + s.count + 1 >= g->width;
+    if (left < -1 || left + s.count + 1 > g->width || (s.lead && s.trail && s.count == 1))
+        s.mask = 0;
+    return s;
+}
+
 /* The rest of output row `oh` from column `ow` (at most `count` pixels)
  * through row_3x3_unit_stride; returns how many pixels it did, 0 when the
  * geometry is not one it handles (then nothing is written). */
 static int64_t row_segment_3x3(const sc_geometry *g, const float *image, const float *kernel_packed,
                                int64_t oh, int64_t ow, int64_t count, float *out, int64_t ld,
                                sc_epilogue e) {
-    const int64_t C = g->channels, W = g->width;
-    const float *rows[3], *ahead;
-    const int mask = row_inputs_3x3(g, image, oh, ow, rows, &ahead);
-    const int64_t left = ow - g->pad_left;
-    int64_t seg = g->out_w - ow;
-    if (seg > count) seg = count;
-    const int lead = left < 0, trail = left + seg + 1 >= W;
-    if (!mask || left < -1 || left + seg + 1 > W || (lead && trail && seg == 1)) return 0;
+    const int64_t C = g->channels;
+    const row_segment s = row_segment_at(g, image, oh, ow, count);
+    if (!s.mask) return 0;
     for (int64_t m = 0; m < g->multiplier; m++) {
         const float *k = kernel_packed + m * 9 * C;
         float *o = out + m * C;
-        if (mask == 7)
-            row_3x3_unit_stride(C, rows, ahead, k, seg, lead, trail, o, ld, e, 7);
-        else if (mask == 6)
-            row_3x3_unit_stride(C, rows, ahead, k, seg, lead, trail, o, ld, e, 6);
+        if (s.mask == 7)
+            row_3x3_unit_stride(C, s.rows, s.ahead, k, s.count, s.lead, s.trail, o, ld, e, 7);
+        else if (s.mask == 6)
+            row_3x3_unit_stride(C, s.rows, s.ahead, k, s.count, s.lead, s.trail, o, ld, e, 6);
         else
-            row_3x3_unit_stride(C, rows, ahead, k, seg, lead, trail, o, ld, e, 3);
+            row_3x3_unit_stride(C, s.rows, s.ahead, k, s.count, s.lead, s.trail, o, ld, e, 3);
     }
-    return seg;
+    return s.count;
 }
 
 /* How many output pixels from column `ow` on (in the same row) have every
