@@ -118,12 +118,11 @@ def _times_ms(fn, repeats):
     return [fn() * 1e3 for _ in range(repeats)]
 
 
-def measure(gemm_size=2048, copy_mib=256, repeats=5, probes=None) -> Roofline:
-    """The peak and the bandwidth (see :class:`Probes`), medians of
-    ``repeats`` calls each, one after the other."""
+def measure(probes, repeats=5) -> Roofline:
+    """The peak and the bandwidth of ``probes`` (see :class:`Probes`),
+    medians of ``repeats`` calls each, one after the other."""
     import torch
 
-    probes = probes or Probes(gemm_size, copy_mib)
     gemm_times = _times_ms(probes.gemm, repeats)
     copy_times = _times_ms(probes.copy, repeats)
     return Roofline(

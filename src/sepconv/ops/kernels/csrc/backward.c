@@ -268,10 +268,12 @@ static void add_depthwise_grad(const sc_geometry *g, const float *image, int64_t
      * 4096 / span of the L1's 64 sets, and pixel by pixel is faster (C A/Bs
      * of the DepthwiseConv2D backward: by rows 25% faster at 8x112x112x32,
      * 15% at 16x19x19x728; 2% and 8% slower at 128 and 256 channels). */
-    if (full > 0 && g->channels * (int64_t)sizeof(float) % 512)
-        add_depthwise_grad_3x3_rows(g, image, first, count, dD, acc, full, zeros, xs);
-    else if (full > 0)
-        add_depthwise_grad_3x3(g, image, first, count, dD, acc, full, zeros, xs);
+    if (full > 0) {
+        if (g->channels * (int64_t)sizeof(float) % 512)
+            add_depthwise_grad_3x3_rows(g, image, first, count, dD, acc, full, zeros, xs);
+        else
+            add_depthwise_grad_3x3(g, image, first, count, dD, acc, full, zeros, xs);
+    }
     if (full < g->channels)
         add_depthwise_grad_channels(g, image, first, count, dD, acc, xs, ds, full,
                                     g->channels - full);

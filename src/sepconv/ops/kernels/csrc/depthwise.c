@@ -65,12 +65,10 @@ static void depthwise_grouped(const sc_geometry *g, const float *x, const float 
         const float *image = x + (q / pixels) * g->height * g->width * C;
         const int64_t oh = q % pixels / g->out_w, ow = q % pixels % g->out_w;
         /* pixels from q on in this row whose taps are all inside the image */
-        int64_t room = g->width - 2 + g->pad_left - ow, end = g->out_w - ow;
-        if (room > end) room = end;
+        int64_t room = interior_run(g, ow);
         if (room > first + count - q) room = first + count - q;
         const float *rows[3], *ahead;
-        const int inside = ow >= g->pad_left && room >= n;
-        const int mask = inside ? row_inputs_3x3(g, image, oh, ow, rows, &ahead) : 0;
+        const int mask = room >= n ? row_inputs_3x3(g, image, oh, ow, rows, &ahead) : 0;
         if (mask) {
             const int64_t groups = room / n;
             if (mask == 7)
